@@ -71,6 +71,7 @@ class CompiledTransition:
         "has_history_target",
         "spec",
         "entry_cache",
+        "chain_plans",
     )
 
     def __init__(
@@ -98,6 +99,10 @@ class CompiledTransition:
         # default entry, default history actions) when the entry set does not
         # depend on history values; False when it does.
         self.entry_cache: Any = None
+        # Filled lazily by the interpreter: for each atomic source state
+        # seen while no parallel state was active, a precomputed microstep
+        # (see Interpreter._chain_plan), or False when none applies.
+        self.chain_plans: dict[int, Any] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -347,6 +352,9 @@ class Machine:
         self.has_invoke = has_invoke
         self.transition_count = order
         self._event_cache: dict[str, dict[int, tuple[CompiledTransition, ...]]] = {}
+        # Interpreter fast path: leaf state -> event name -> (transition,
+        # chain plan), filled only for selections that evaluated no guard.
+        self._leaf_plans: dict[int, dict[str, Any]] = {}
 
     def _resolve_targets(self, source: int, targets: Iterable[str], what: str) -> tuple[int, ...]:
         resolved = []
