@@ -46,6 +46,10 @@ __all__ = [
     "ActionContext",
     "Host",
     "Interpreter",
+    "RegionContext",
+    "RegionExecutor",
+    "RegionTask",
+    "SequentialRegions",
     "Macrostep",
     "Microstep",
     "DEFAULT_MAX_MICROSTEPS",
@@ -152,8 +156,7 @@ class ActionContext:
         if event.__class__ is not Event:
             event = Event(event, data)
         if sendid is None and delay > 0:
-            interp._send_counter += 1
-            sendid = f"{interp.session_id}.send{interp._send_counter}"
+            sendid = self._next_sendid()
         if sendid is not None and event.sendid != sendid:
             event = event._replace(sendid=sendid)
         interp._host.send_event(interp, event, delay, target)
@@ -163,6 +166,129 @@ class ActionContext:
         """Cancel a delayed event by send id; returns whether one was pending."""
         interp = self._interpreter
         return interp._host.cancel_event(interp, sendid)
+
+    def _next_sendid(self) -> str:
+        interp = self._interpreter
+        interp._send_counter += 1
+        return f"{interp.session_id}.send{interp._send_counter}"
+
+
+class RegionContext(ActionContext):
+    """The action context of callbacks that run in a region's actor.
+
+    It differs from the interpreter's own context in one way: raised events
+    go to the region's buffer, which the interpreter merges into the
+    internal queue in sequential SCXML order after every region finished.
+    """
+
+    __slots__ = ("events", "_region", "_sent")
+
+    def __init__(self, interpreter: Interpreter, region: str, event: Event | None) -> None:
+        super().__init__(interpreter, interpreter.data)
+        self.event = event
+        self.events: list[Event] = []
+        self._region = region
+        self._sent = 0
+
+    def raise_event(self, event: str | Event, data: Any = None) -> None:
+        """Buffer an internal event; merged in SCXML order after the region step."""
+        if event.__class__ is not Event:
+            event = Event(event, data, type="internal")
+        self.events.append(event)
+
+    def _next_sendid(self) -> str:
+        # The interpreter's counter belongs to the runtime's thread; each
+        # region numbers its own sends.
+        self._sent += 1
+        return f"{self._interpreter.session_id}.{self._region}.send{self._sent}"
+
+
+class _DoneItem(NamedTuple):
+    """A deferred done event whose data comes from a donedata callable."""
+
+    name: str
+    donedata: Callable[[Any], Any] | None
+
+
+class RegionTask:
+    """One region's share of a microstep phase, run by a region executor.
+
+    ``items`` are, in SCXML order, callables to run with the region's
+    context, events to raise, and done events to build. ``run()`` executes
+    them on the calling thread; errors become ``error.execution`` events in
+    the buffer, exactly as in sequential mode.
+    """
+
+    __slots__ = ("region", "parallel", "items", "ctx")
+
+    def __init__(self, interpreter: Interpreter, region: int, event: Event | None) -> None:
+        m = interpreter.machine
+        self.region: str = m.ids[region]  # type: ignore[assignment]
+        self.parallel: str = m.ids[m.parent[region]]  # type: ignore[assignment]
+        self.items: list[Any] = []
+        self.ctx = RegionContext(interpreter, self.region, event)
+
+    @property
+    def events(self) -> list[Event]:
+        """Events raised by this task, in order."""
+        return self.ctx.events
+
+    def run(self) -> None:
+        """Run every item in order on the calling thread."""
+        ctx = self.ctx
+        events = ctx.events
+        for item in self.items:
+            if item.__class__ is Event:
+                events.append(item)
+            elif item.__class__ is _DoneItem:
+                data = None
+                if item.donedata is not None:
+                    try:
+                        data = item.donedata(ctx)
+                    except Exception as exc:  # noqa: BLE001 - user code
+                        events.append(Event("error.execution", exc, type="platform"))
+                events.append(Event(item.name, data, type="platform"))
+            else:
+                try:
+                    item(ctx)
+                except Exception as exc:  # noqa: BLE001 - user code; SCXML says error.execution
+                    logger.debug("error.execution in region %s: %r", self.region, exc)
+                    events.append(Event("error.execution", exc, type="platform"))
+
+
+class RegionExecutor(Protocol):
+    """Runs the region tasks of one microstep phase, possibly in parallel.
+
+    ``run_tasks`` must call ``task.run()`` exactly once for every task and
+    return only when all have returned. The hooks tell it when a concurrent
+    parallel state is entered and exited, so that it can start and stop
+    region actors.
+    """
+
+    def run_tasks(self, tasks: list[RegionTask]) -> None: ...
+
+    def regions_entered(self, parallel: str, regions: tuple[str, ...]) -> None: ...
+
+    def regions_exited(self, parallel: str, regions: tuple[str, ...]) -> None: ...
+
+
+class SequentialRegions:
+    """A region executor that runs every task in order on the caller's thread.
+
+    It gives exactly the sequential SCXML results and is what tests compare
+    concurrent executors against.
+    """
+
+    def run_tasks(self, tasks: list[RegionTask]) -> None:
+        """Run the tasks one after the other."""
+        for task in tasks:
+            task.run()
+
+    def regions_entered(self, parallel: str, regions: tuple[str, ...]) -> None:
+        """Do nothing: there are no region actors."""
+
+    def regions_exited(self, parallel: str, regions: tuple[str, ...]) -> None:
+        """Do nothing: there are no region actors."""
 
 
 class Interpreter:
@@ -186,6 +312,8 @@ class Interpreter:
         host: Host | None = None,
         session_id: str | None = None,
         max_microsteps: int = DEFAULT_MAX_MICROSTEPS,
+        region_executor: RegionExecutor | None = None,
+        all_parallel_concurrent: bool = False,
     ) -> None:
         if not isinstance(machine, Machine):
             raise TypeError(f"Interpreter needs a Machine, got {machine!r}")
@@ -240,6 +368,18 @@ class Interpreter:
         # Up-pointers that skip states without transitions, so that event
         # selection in a deep chain visits only states that can match.
         self._up = machine.up
+
+        # Concurrent regions: with an executor, the callbacks of a microstep
+        # are collected per region (the outermost region of a concurrent
+        # parallel state containing the state, 0 for none) and handed over
+        # in blocks; see _flush_phase.
+        self._executor = region_executor
+        self._deferred: list[tuple[int, Any]] | None = None
+        self._region_of: Any = None
+        if region_executor is not None:
+            self._region_of = _region_table(machine, all_parallel_concurrent)
+            if not any(self._region_of):
+                self._executor = None
 
     # ------------------------------------------------------------------
     # Public API
@@ -337,6 +477,9 @@ class Interpreter:
             self._send_general(event, data)
             return
         if event.__class__ is Event:
+            if event.target is not None:
+                self._send_general(event, data)
+                return
             name = event.name
         else:
             name = event
@@ -431,6 +574,8 @@ class Interpreter:
         must run (a parallel, final or history state is involved).
         """
         if event.__class__ is Event:
+            if event.target is not None:
+                return False
             name = event.name
         else:
             name = event
@@ -718,7 +863,10 @@ class Interpreter:
                 handler = getattr(handle, "handle_event", None)
                 if handler is not None:
                     self._run(handler, event)
-        if self._parallel_active:
+        if event.target is not None:
+            region = self._address(event)
+            enabled = self._select_general(event.name, region) if region else _NO_TRANSITIONS
+        elif self._parallel_active:
             enabled = self._select_general(event.name)
         else:
             enabled = self._select_chain(event.name)
@@ -727,6 +875,27 @@ class Interpreter:
             self._microstep(enabled, event)
         if self._internal or self.machine.eventless or self._to_invoke:
             self._stabilize()
+
+    def _address(self, event: Event) -> int:
+        """Return the region an addressed event targets, or 0 after queueing
+        an error when the address is not a region of an active parallel state."""
+        m = self.machine
+        region = m.index.get(event.target)  # type: ignore[arg-type]
+        if region is None or m.kind[m.parent[region]] != PARALLEL:
+            problem = "is not a region (child) of a parallel state"
+        elif region not in self._config:
+            problem = "is a region of a parallel state that is not active"
+        else:
+            return region
+        self._queue_error(
+            ValueError(
+                f"event {event.name!r} addressed to {event.target!r}, which "
+                f"{problem}; address a region of an active parallel state or "
+                "send without target to broadcast"
+            ),
+            "event address",
+        )
+        return 0
 
     def _drain_external(self) -> None:
         external = self._external
@@ -784,15 +953,24 @@ class Interpreter:
             s = up[parent[s]]
         return _NO_TRANSITIONS
 
-    def _select_general(self, name: str) -> tuple[CompiledTransition, ...]:
+    def _select_general(self, name: str, region: int = 0) -> tuple[CompiledTransition, ...]:
         m = self.machine
         up = self._up
         parent = m.parent
         enabled: list[CompiledTransition] = []
         seen: set[int] = set()
-        for atomic in self._atomic_states():
+        # An addressed event is seen only by the region's subtree: atomic
+        # states inside it, and ancestors up to the region itself.
+        atomics = self._atomic_states()
+        if region:
+            last = m.end[region]
+            atomics = [a for a in atomics if region <= a < last]
+            floor = region
+        else:
+            floor = 1
+        for atomic in atomics:
             s = up[atomic]
-            while s > 0:
+            while s >= floor:
                 chosen = None
                 for t in m.candidates(s, name):
                     if t.guard is None or self._guard_passes(t):
@@ -966,19 +1144,44 @@ class Interpreter:
                     exit_set.update(self._active_descendants(domain))
             exits = sorted(exit_set, reverse=True)
 
+        deferring = self._executor is not None
+        region_of = self._region_of
+
         # 2. Exit, recording history first.
         if exits:
+            if deferring:
+                self._deferred = []
             self._exit_states(exits)
+            if deferring:
+                self._flush_phase(event)
 
         # 3. Transition actions, in the order the transitions were selected.
+        # With regions as actors, a transition runs in its source's region
+        # when its domain lies inside that region too.
+        if deferring:
+            self._deferred = []
         for t in transitions:
             if t.actions:
                 self.ctx.event = event
-                for action in t.actions:
-                    self._run(action)
+                if deferring:
+                    group = region_of[t.source]
+                    domain = self._domain(t)
+                    if group and domain is not None and region_of[domain] != group:
+                        group = 0
+                    for action in t.actions:
+                        self._deferred.append((group, action))  # type: ignore[union-attr]
+                else:
+                    for action in t.actions:
+                        self._run(action)
+        if deferring:
+            self._flush_phase(event)
 
         # 4. Entry, in document order.
+        if deferring:
+            self._deferred = []
         entered = self._enter_states(transitions)
+        if deferring:
+            self._flush_phase(event)
 
         if listening:
             ids = m.ids
@@ -990,6 +1193,66 @@ class Interpreter:
                     tuple(ids[s] for s in entered),
                 )
             )
+
+    def _call(self, fn: Callable[[ActionContext], Any], state: int) -> None:
+        """Run a callback of ``state`` now, or defer it to its region."""
+        deferred = self._deferred
+        if deferred is None:
+            self._run(fn)
+        else:
+            deferred.append((self._region_of[state], fn))
+
+    def _raise_platform(self, event: Event, state: int) -> None:
+        deferred = self._deferred
+        if deferred is None:
+            self._internal.append(event)
+        else:
+            deferred.append((self._region_of[state], event))
+
+    def _flush_phase(self, event: Event | None) -> None:
+        """Run the deferred items of one phase in SCXML order.
+
+        Items of the main group run here. A run of consecutive items that
+        belong to regions becomes one block: each region's items go to one
+        task, the executor runs the tasks (concurrently), and their raised
+        events are appended in the order the regions appeared, which is the
+        order sequential SCXML raises them in because each region's states
+        are contiguous in document order.
+        """
+        items = self._deferred
+        self._deferred = None
+        if not items:
+            return
+        ctx = self.ctx
+        ctx.event = event
+        i = 0
+        n = len(items)
+        while i < n:
+            group, payload = items[i]
+            if group == 0:
+                if payload.__class__ is Event:
+                    self._internal.append(payload)
+                elif payload.__class__ is _DoneItem:
+                    data = None
+                    if payload.donedata is not None:
+                        data = self._evaluate(payload.donedata, payload.name)
+                    self._internal.append(Event(payload.name, data, type="platform"))
+                else:
+                    self._run(payload)
+                i += 1
+                continue
+            tasks: dict[int, RegionTask] = {}
+            while i < n and items[i][0] != 0:
+                group, payload = items[i]
+                task = tasks.get(group)
+                if task is None:
+                    task = tasks[group] = RegionTask(self, group, event)
+                task.items.append(payload)
+                i += 1
+            ordered = list(tasks.values())
+            self._executor.run_tasks(ordered)  # type: ignore[union-attr]
+            for task in ordered:
+                self._internal.extend(task.events)
 
     def _active_descendants(self, state: int) -> list[int]:
         """Return the active proper descendants of ``state`` (any order)."""
@@ -1043,11 +1306,12 @@ class Interpreter:
                         self._history[h] = (active_child[s],)
 
         nodes = m.nodes
+        executor = self._executor
         for s in exits:
             node = nodes[s]
             if node.on_exit:
                 for action in node.on_exit:
-                    self._run(action)
+                    self._call(action, s)
             if self._invocations:
                 self._cancel_invocations(s)
             config.discard(s)
@@ -1056,6 +1320,10 @@ class Interpreter:
                 del active_child[p]
             if kind[s] == PARALLEL:
                 self._parallel_active -= 1
+                if executor is not None and self._region_of[m.children[s][0]] == m.children[s][0]:
+                    executor.regions_exited(
+                        m.ids[s], tuple(m.ids[c] for c in m.children[s])  # type: ignore[misc]
+                    )
         self._version += 1
 
     def _entry_for(self, t: CompiledTransition) -> tuple[tuple[int, ...], frozenset[int], tuple[tuple[int, CompiledTransition], ...]]:
@@ -1208,24 +1476,29 @@ class Interpreter:
                 active_child[p] = s
             if k == PARALLEL:
                 self._parallel_active += 1
+                executor = self._executor
+                if executor is not None and self._region_of[m.children[s][0]] == m.children[s][0]:
+                    executor.regions_entered(
+                        m.ids[s], tuple(m.ids[c] for c in m.children[s])  # type: ignore[misc]
+                    )
             if track_invoke:
                 self._to_invoke.add(s)
             node = nodes[s]
             if late and s in m.datamodel_set and s not in self._initialized:
                 self._initialized.add(s)
-                self._run(node.datamodel)
+                self._call(node.datamodel, s)
             if node.on_entry:
                 for action in node.on_entry:
-                    self._run(action)
+                    self._call(action, s)
             if default_entry and s in default_entry:
                 init = m.initial[s]
                 for action in init.actions:
-                    self._run(action)
+                    self._call(action, s)
             if history_content:
                 for owner, default in history_content:
                     if owner == s:
                         for action in default.actions:
-                            self._run(action)
+                            self._call(action, s)
             if k == FINAL:
                 self._enter_final(s)
                 if not self._running:
@@ -1242,22 +1515,31 @@ class Interpreter:
         m = self.machine
         p = m.parent[s]
         if p == 0:
+            if self._deferred is not None:
+                # Callbacks queued so far run before the exit actions of
+                # the whole configuration, as they would sequentially.
+                self._flush_phase(self.ctx.event)
             donedata = m.nodes[s].donedata
             if donedata is not None:
                 self.done_data = self._evaluate(donedata, f"donedata of {m.ids[s]!r}")
             self._exit_interpreter()
             return
         donedata = m.nodes[s].donedata
-        data = None
-        if donedata is not None:
-            data = self._evaluate(donedata, f"donedata of {m.ids[s]!r}")
-        self._internal.append(Event(f"done.state.{m.ids[p]}", data, type="platform"))
+        name = f"done.state.{m.ids[p]}"
+        if self._deferred is not None:
+            # donedata is user code: it runs with the region's callbacks.
+            self._deferred.append((self._region_of[s], _DoneItem(name, donedata)))
+        else:
+            data = None
+            if donedata is not None:
+                data = self._evaluate(donedata, f"donedata of {m.ids[s]!r}")
+            self._internal.append(Event(name, data, type="platform"))
         grandparent = m.parent[p]
         if m.kind[grandparent] == PARALLEL and all(
             self._in_final_state(c) for c in m.children[grandparent]
         ):
-            self._internal.append(
-                Event(f"done.state.{m.ids[grandparent]}", None, type="platform")
+            self._raise_platform(
+                Event(f"done.state.{m.ids[grandparent]}", None, type="platform"), s
             )
 
     def _in_final_state(self, state: int) -> bool:
@@ -1424,3 +1706,23 @@ class _LocalHost:
                 interpreter._cancelled.add(sendid)
                 return True
         return False
+
+
+def _region_table(machine: Machine, all_concurrent: bool) -> Any:
+    """Return, per state, the outermost concurrent region containing it (0
+    for none); a region is a child of a parallel state marked concurrent, or
+    of any parallel state when ``all_concurrent``."""
+    from array import array
+
+    parent = machine.parent
+    kind = machine.kind
+    nodes = machine.nodes
+    table = array("i", bytes(4 * len(parent)))
+    for i in range(1, len(parent)):
+        p = parent[i]
+        inherited = table[p]
+        if inherited:
+            table[i] = inherited
+        elif kind[p] == PARALLEL and (all_concurrent or nodes[p].concurrent):
+            table[i] = i
+    return table
