@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 from .errors import ChartError, InterpreterNotRunning, MacrostepLimitError
-from .events import Event
+from .events import Event, make_event
 from .machine import (
     ATOMIC,
     COMPOUND,
@@ -388,8 +388,21 @@ class Interpreter:
     def configuration(self) -> frozenset[str]:
         """The ids of the active states (cached until the next microstep)."""
         if self._snapshot_version != self._version:
-            ids = self.machine.ids
-            self._snapshot = frozenset([ids[s] for s in self._config])
+            m = self.machine
+            if not self._parallel_active and self._running:
+                # A chain configuration is determined by its leaf, so the
+                # machine caches one frozenset per leaf; a Runtime publishes
+                # this after every macrostep (perf/bench_runtime.py).
+                snapshot = m._chain_snapshots.get(self._leaf)
+                if snapshot is None:
+                    ids = m.ids
+                    snapshot = frozenset([ids[s] for s in self._config])
+                    if len(m._chain_snapshots) < 10_000:
+                        m._chain_snapshots[self._leaf] = snapshot
+            else:
+                ids = m.ids
+                snapshot = frozenset([ids[s] for s in self._config])
+            self._snapshot = snapshot
             self._snapshot_version = self._version
         return self._snapshot
 
@@ -510,7 +523,7 @@ class Interpreter:
             self._here = next_here
             self._version += 1
             if settle:
-                self.ctx.event = event if event is not None else Event(name, data)
+                self.ctx.event = event if event is not None else make_event(name, data)
                 self._busy = True
                 self._fast = False
                 try:
@@ -522,7 +535,7 @@ class Interpreter:
                     self._leave()
             return
         if event is None:
-            event = Event(name, data)
+            event = make_event(name, data)
         self._busy = True
         self._fast = False
         try:
@@ -585,7 +598,7 @@ class Interpreter:
             return True
         transition, plan = hit
         if event is None:
-            event = Event(name, data)
+            event = make_event(name, data)
         self._run_plan(transition, plan, event)
         return True
 
@@ -640,7 +653,7 @@ class Interpreter:
                     break
                 guarded = True
                 if event is None:
-                    event = Event(name, data)
+                    event = make_event(name, data)
                 ctx.event = event
                 if self._guard_passes(t):
                     chosen = t
@@ -650,7 +663,7 @@ class Interpreter:
             s = up[parent[s]]
         if chosen is None:
             if self._internal or m.eventless or self._to_invoke:
-                ctx.event = event if event is not None else Event(name, data)
+                ctx.event = event if event is not None else make_event(name, data)
                 self._microsteps = 0
                 self._stabilize()
             return None
@@ -662,7 +675,7 @@ class Interpreter:
             # The general microstep runs here, so that a guard is not
             # evaluated twice for one event.
             if event is None:
-                event = Event(name, data)
+                event = make_event(name, data)
             ctx.event = event
             self._microsteps = 0
             self._microstep((chosen,), event)
@@ -747,6 +760,12 @@ class Interpreter:
         This is the entry point of hosts that own the external queue (a
         ``Runtime``'s mailbox); it does not drain this interpreter's own queue.
         """
+        if not self._external:
+            # Nothing else is queued here (a host that owns the external
+            # queue never appends to it), so send() does exactly one
+            # macrostep and may take its fast path.
+            self.send(event)
+            return
         if not self._running:
             self._raise_not_running(event)
         self._busy = True

@@ -355,6 +355,8 @@ class Machine:
         # Interpreter fast path: leaf state -> event name -> (transition,
         # chain plan), filled only for selections that evaluated no guard.
         self._leaf_plans: dict[int, dict[str, Any]] = {}
+        # Interpreter.configuration: leaf -> frozenset of the chain's ids.
+        self._chain_snapshots: dict[int, frozenset[str]] = {}
 
     def _resolve_targets(self, source: int, targets: Iterable[str], what: str) -> tuple[int, ...]:
         resolved = []

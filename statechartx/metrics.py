@@ -54,19 +54,31 @@ class LatencyHistogram:
     fixed (256 buckets) whatever the number of samples.
     """
 
-    __slots__ = ("counts", "count", "total_ns", "max_ns")
+    __slots__ = ("counts", "max_ns")
 
     def __init__(self) -> None:
         self.counts = [0] * _BUCKETS
-        self.count = 0
-        self.total_ns = 0
         self.max_ns = 0
+
+    @property
+    def count(self) -> int:
+        """Number of samples."""
+        return sum(list(self.counts))
+
+    @property
+    def total_ns(self) -> float:
+        """Approximate sum of the samples (bucket midpoints), in nanoseconds."""
+        return sum(n * _bucket_mid(i) for i, n in enumerate(list(self.counts)) if n)
 
     def record(self, ns: int) -> None:
         """Add one duration in nanoseconds (owner thread only)."""
-        self.counts[_bucket(ns)] += 1
-        self.count += 1
-        self.total_ns += ns
+        # _bucket inlined: this runs once per event on the runtime's thread.
+        bits = ns.bit_length()
+        if bits > _SUB_BITS:
+            index = ((bits - _SUB_BITS) << _SUB_BITS) + ((ns >> (bits - _SUB_BITS - 1)) & (_SUB - 1))
+        else:
+            index = ns if ns > 0 else 0
+        self.counts[index] += 1
         if ns > self.max_ns:
             self.max_ns = ns
 
@@ -90,8 +102,6 @@ class LatencyHistogram:
         for index, n in enumerate(list(other.counts)):
             if n:
                 self.counts[index] += n
-        self.count += other.count
-        self.total_ns += other.total_ns
         self.max_ns = max(self.max_ns, other.max_ns)
 
     def summary(self, prefix: str) -> dict[str, float]:
@@ -120,6 +130,7 @@ class RuntimeMetrics:
         "errors",
         "latency",
         "macrostep",
+        "max_depth",
         "started_at",
     )
 
@@ -129,6 +140,7 @@ class RuntimeMetrics:
         self.errors = 0
         self.latency = LatencyHistogram()
         self.macrostep = LatencyHistogram()
+        self.max_depth = 0
         self.started_at = time.monotonic()
 
     def as_dict(self) -> dict[str, Any]:
