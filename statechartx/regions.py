@@ -25,6 +25,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from . import tracing
 from .actors import Actor
 from .errors import ActorCrashed, ShutdownTimeout
 
@@ -108,6 +109,8 @@ class RegionActors:
                 actor = self._actors[task.region] = self._spawn(task.region)
             involved.append(actor)
             actor.send((task, countdown, runtime))
+        tracer = tracing.active_tracer()
+        start = tracer.getts() if tracer is not None else 0.0
         while not countdown.done.wait(_LIVENESS_INTERVAL):
             for actor in involved:
                 if actor.state.terminal:
@@ -116,6 +119,8 @@ class RegionActors:
                         f"{runtime.name!r} ended ({actor.state.value}) with a "
                         f"task pending: {actor.failure!r}"
                     )
+        if tracer is not None:
+            tracing.span(tracer, "wait:barrier", start, {"regions": len(tasks)})
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -158,8 +163,12 @@ class RegionActors:
 def _run_region_task(message: Any) -> None:
     task, countdown, runtime = message
     _local.runtime = runtime
+    tracer = tracing.active_tracer()
+    start = tracer.getts() if tracer is not None else 0.0
     try:
         task.run()
+        if tracer is not None:
+            tracing.span(tracer, f"region task {task.region}", start)
     finally:
         _local.runtime = None
         countdown.finish_one()

@@ -28,6 +28,7 @@ from .errors import InterpreterNotRunning, MailboxFull, StatechartxError
 from .events import Event, make_event
 from .interpreter import Interpreter, RegionExecutor
 from .machine import PARALLEL, Machine
+from . import tracing
 from .metrics import RuntimeMetrics, gc_monitor, to_json
 from .regions import in_region_of
 
@@ -189,6 +190,7 @@ class Runtime:
         self._lifecycle = threading.Lock()
         self._has_regions = any(k == PARALLEL for k in machine.kind)
         self._boot_error: BaseException | None = None
+        self._tracer: Any = None
         self._ready = threading.Event()
 
     def __repr__(self) -> str:
@@ -487,6 +489,11 @@ class Runtime:
             **options,
         )
         self._interpreter = interp
+        tracer = tracing.active_tracer()
+        if tracer is not None:
+            # Chosen once per start so that untraced runtimes pay nothing.
+            self._tracer = tracer
+            self._receive = self._receive_traced  # type: ignore[method-assign]
         try:
             interp.start()
         except BaseException as exc:
@@ -525,6 +532,18 @@ class Runtime:
         self._snapshot = interp.configuration  # type: ignore[union-attr]
         if interp._finished:  # type: ignore[union-attr]
             self._finished = True
+
+    def _receive_traced(self, message: object) -> None:
+        tracer = self._tracer
+        start = tracer.getts()
+        Runtime._receive(self, message)
+        if message.__class__ is tuple:
+            name = f"macrostep {message[0].name}"  # type: ignore[index]
+        else:
+            name = f"request {message.kind}"  # type: ignore[attr-defined]
+        tracing.span(tracer, name, start, {"runtime": self.name})
+        if self._metrics.processed & 15 == 0:
+            tracer.add_counter(f"mailbox {self.name}", {"depth": len(self._queue)})
 
     def _sample(self, interp: Interpreter, event: Event, metrics: RuntimeMetrics) -> None:
         depth = len(self._queue)
