@@ -54,7 +54,9 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
         return _EMPTY
     if isinstance(value, tuple):
         return value
-    if callable(value):
+    if callable(value) or isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        # A single callback, or a single wrong value that Machine then
+        # rejects by name instead of a TypeError or one item per character.
         return (value,)
     return tuple(value)
 

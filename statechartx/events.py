@@ -4,7 +4,8 @@ An event name is a dot-separated list of tokens (``"door.open"``). A transition
 lists one or more descriptors; a descriptor matches a name when its tokens are
 a prefix of the name's tokens, compared token by token: ``"door"`` matches
 ``"door"`` and ``"door.open"`` but never ``"doorbell"``. A trailing ``".*"`` or
-``"."`` on a descriptor is ignored, and ``"*"`` alone matches every name.
+``"."`` on a descriptor is ignored, and ``"*"`` (or ``".*"``) alone matches
+every name.
 """
 
 from __future__ import annotations
@@ -64,9 +65,12 @@ def parse_descriptors(spec: str | None) -> tuple[str, ...] | None:
     if not isinstance(spec, str):
         raise ValueError(f"event descriptor must be a string, got {spec!r}")
     result: list[str] = []
+    wildcard = False
     for token in spec.split():
-        if token == "*":
-            return ("*",)
+        if token == "*" or token == ".*":
+            # ".*" is an empty prefix followed by the wildcard: every name.
+            wildcard = True
+            continue
         if token.endswith(".*"):
             token = token[:-2]
         token = token.rstrip(".")
@@ -76,6 +80,8 @@ def parse_descriptors(spec: str | None) -> tuple[str, ...] | None:
                 "'name.*' or '*'"
             )
         result.append(token)
+    if wildcard:
+        return ("*",)
     if not result:
         raise ValueError(
             f"event attribute {spec!r} lists no descriptor; use None for an "

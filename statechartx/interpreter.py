@@ -156,6 +156,10 @@ class ActionContext:
         if event.__class__ is not Event:
             event = Event(event, data)
         if sendid is None and delay > 0:
+            # NOTE: the generated id is stored in the event's sendid field,
+            # where hosts find it for cancel; SCXML would leave _event.sendid
+            # blank for a <send> without id, which the SCXML layer does by
+            # passing its own ids.
             sendid = self._next_sendid()
         if sendid is not None and event.sendid != sendid:
             event = event._replace(sendid=sendid)
@@ -363,7 +367,6 @@ class Interpreter:
         self._clock = 0.0
         self._timers: list[tuple[float, int, Event]] = []
         self._timer_seq = 0
-        self._cancelled: set[str] = set()
 
         # Up-pointers that skip states without transitions, so that event
         # selection in a deep chain visits only states that can match.
@@ -755,10 +758,12 @@ class Interpreter:
         return plan
 
     def process(self, event: Event) -> None:
-        """Run the macrostep of exactly one external event.
+        """Run the macrostep of one external event.
 
         This is the entry point of hosts that own the external queue (a
-        ``Runtime``'s mailbox); it does not drain this interpreter's own queue.
+        ``Runtime``'s mailbox), which never leave events in this
+        interpreter's own queue. With the default host, events that actions
+        sent meanwhile are processed afterwards, as ``send`` does.
         """
         if not self._external:
             # Nothing else is queued here (a host that owns the external
@@ -836,23 +841,22 @@ class Interpreter:
         the number of delayed events delivered. Only meaningful with the
         default host; a ``Runtime`` delivers delayed events on real time.
         """
+        if seconds is not None and seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds!r}")
         if not self._timers:
+            if seconds is not None:
+                self._clock += seconds
             return 0
-        if seconds is None:
-            due = self._timers[0][0]
-        else:
-            if seconds < 0:
-                raise ValueError(f"seconds must be >= 0, got {seconds!r}")
-            due = self._clock + seconds
-        self._clock = max(self._clock, due)
+        end = self._timers[0][0] if seconds is None else self._clock + seconds
         delivered = 0
-        while self._timers and self._timers[0][0] <= self._clock and self._running:
-            _, _, event = heapq.heappop(self._timers)
-            if event.sendid is not None and event.sendid in self._cancelled:
-                self._cancelled.discard(event.sendid)
-                continue
+        # Each event is delivered at its own due time, so that a delay sent
+        # by its macrostep counts from then, not from the end of the window.
+        while self._timers and self._timers[0][0] <= end and self._running:
+            due, _, event = heapq.heappop(self._timers)
+            self._clock = max(self._clock, due)
             delivered += 1
             self.send(event)
+        self._clock = max(self._clock, end)
         return delivered
 
     @property
@@ -1482,12 +1486,14 @@ class Interpreter:
         active_child = self._active_child
         late = m.binding == "late"
         track_invoke = m.has_invoke
+        entered: list[int] = []
         for s in to_enter:
             if s in config:
-                # A state already active is not entered again (SCXML skips
-                # nothing here, but an entry set never contains one: only
-                # forced transitions can reach this, and they exit first).
+                # The recommendation would enter an active state again when a
+                # history state's parent lies above the transition domain;
+                # statechartx leaves it active and runs no entry actions.
                 continue
+            entered.append(s)
             config.add(s)
             p = parent[s]
             k = kind[s]
@@ -1523,12 +1529,12 @@ class Interpreter:
                 if not self._running:
                     break
         self._version += 1
-        if not self._parallel_active:
-            leaf = to_enter[-1]
+        if not self._parallel_active and entered:
+            leaf = entered[-1]
             if kind[leaf] == ATOMIC or kind[leaf] == FINAL:
                 self._leaf = leaf
                 self._here = m._leaf_plans.get(leaf)
-        return to_enter
+        return tuple(entered)
 
     def _enter_final(self, s: int) -> None:
         m = self.machine
@@ -1702,6 +1708,12 @@ class _LocalHost:
         self, interpreter: Interpreter, event: Event, delay: float, target: str | None
     ) -> None:
         if target == "#_internal":
+            if delay > 0:
+                raise ValueError(
+                    f"event {event.name!r}: a delay ({delay} s) cannot apply to "
+                    "target '#_internal', whose events are processed in this "
+                    "macrostep; send it without target to delay it"
+                )
             interpreter._internal.append(event._replace(type="internal"))
             return
         if target is not None:
@@ -1720,11 +1732,13 @@ class _LocalHost:
             interpreter._external.append(event)
 
     def cancel_event(self, interpreter: Interpreter, sendid: str) -> bool:
-        for _, _, event in interpreter._timers:
-            if event.sendid == sendid:
-                interpreter._cancelled.add(sendid)
-                return True
-        return False
+        timers = interpreter._timers
+        kept = [entry for entry in timers if entry[2].sendid != sendid]
+        if len(kept) == len(timers):
+            return False
+        heapq.heapify(kept)
+        interpreter._timers = kept
+        return True
 
 
 def _region_table(machine: Machine, all_concurrent: bool) -> Any:

@@ -269,6 +269,11 @@ class Machine:
                     f"or parallel state, but its parent is "
                     f"{_describe(ids[h_parent], kind[h_parent])}"
                 )
+            if kind[h_parent] == PARALLEL and not children_of[h_parent]:
+                raise ChartError(
+                    f"parallel state {ids[h_parent]!r} contains only history "
+                    "states; give it at least one region"
+                )
             if kind[h_parent] == COMPOUND and not children_of[h_parent]:
                 raise ChartError(
                     f"state {ids[h_parent]!r} contains only history states; "

@@ -77,6 +77,11 @@ class _RuntimeHost:
     ) -> None:
         rt = self.runtime
         if target == "#_internal":
+            if delay > 0:
+                raise ValueError(
+                    f"event {event.name!r}: a delay cannot apply to target "
+                    "'#_internal'; send it without target to delay it"
+                )
             interpreter.ctx.raise_event(event._replace(type="internal"))
             return
         destination = rt if target is None else rt._resolve_target(target)

@@ -21,8 +21,8 @@ __all__ = [
     "WaitListener",
     "listener",
     "set_wait_listener",
-    "wait_started",
     "wait_ended",
+    "wait_started",
 ]
 
 logger = logging.getLogger(__name__)

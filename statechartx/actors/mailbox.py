@@ -4,14 +4,15 @@ Thread-safety assumptions, which hold on the GIL build and on free-threaded
 CPython 3.13t alike (checked in the CPython 3.13.5 source,
 ``Modules/_collectionsmodule.c``):
 
-- ``deque.append``, ``deque.popleft`` and ``deque[0]`` each run under the
-  deque's own lock (a per-object critical section on the free-threaded
+- ``deque.append``, ``deque.popleft`` and ``deque.extend`` each run under
+  the deque's own lock (a per-object critical section on the free-threaded
   build, the GIL otherwise). They are atomic, and they order memory: what a
   thread wrote before one of these calls is visible to a thread that makes
-  one of them later on the same deque.
-- ``len(deque)`` is an atomic read without that ordering. It is used for
-  statistics and, under ``_lock``, for the capacity check, never to decide
-  whether to park.
+  one of them later on the same deque. ``extend(())`` takes the lock and
+  changes nothing, which makes it a cheap ordering point.
+- ``len(deque)`` is an atomic read without that ordering. Alone it decides
+  nothing about parking; after ``extend(())`` it sees every append that took
+  the lock before.
 - A plain ``+=`` on an attribute is not atomic once two threads write it.
   Each counter here therefore has one writer at a time: ``_processed`` is
   written by the consumer only, ``_rejected`` and ``_dropped`` only under
@@ -19,8 +20,8 @@ CPython 3.13t alike (checked in the CPython 3.13.5 source,
   the deque, so ``sent`` is derived: every message that was ever offered was
   processed, rejected, dropped or is still pending.
 
-Parking without a lost wake-up. The consumer sets ``_parked`` and then
-re-checks the deque with ``deque[0]``; a producer appends and then reads
+Parking without a lost wake-up. The consumer sets ``_parked``, calls
+``extend(())`` and re-checks ``len``; a producer appends and then reads
 ``_parked``. Both deque calls take the deque's lock, so one of them comes
 first: if the append does, the re-check sees the message and the consumer
 does not sleep; if the re-check does, the store to ``_parked`` happened before
@@ -33,6 +34,7 @@ pool dispatcher's wake callback runs exactly once per idle period.
 from __future__ import annotations
 
 import logging
+import reprlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -108,36 +110,41 @@ class Mailbox:
     """
 
     __slots__ = (
-        "name",
-        "pop",
-        "_deque",
+        "__weakref__",
         "_append",
-        "_popleft",
         "_capacity",
-        "_policy",
-        "_put_timeout",
-        "_gate",
         "_closed",
+        "_consumer_ident",
+        "_control",
+        "_deque",
+        "_extend",
+        "_dropped",
         "_final",
-        "_parked",
-        "_park_lock",
-        "_wakeup",
-        "_wake",
+        "_gate",
         "_lock",
         "_not_full",
-        "_space_waiters",
         "_notify_space",
+        "_park_lock",
+        "_parked",
+        "_policy",
+        "_popleft",
         "_processed",
+        "_put_timeout",
         "_rejected",
-        "_dropped",
-        "_control",
-        "_consumer_ident",
-        "__weakref__",
+        "_space_waiters",
+        "_wake",
+        "_wakeup",
+        "name",
+        "pop",
+        "size",
     )
 
     # Consumer side: remove and return the oldest message; IndexError if empty.
     # It is the deque's own ``popleft``, so a pop costs one C call.
     pop: Callable[[], object]
+    # Number of entries in the deque (control markers included): the deque's
+    # own ``__len__``, an atomic read that orders nothing (see module docstring).
+    size: Callable[[], int]
 
     def __init__(
         self,
@@ -166,7 +173,9 @@ class Mailbox:
         self._deque: deque[object] = deque()
         self._append = self._deque.append
         self._popleft = self._deque.popleft
+        self._extend = self._deque.extend
         self.pop = self._popleft
+        self.size = self._deque.__len__
         self._capacity = capacity
         self._policy: OverflowPolicy = policy
         self._put_timeout = put_timeout
@@ -218,12 +227,15 @@ class Mailbox:
             self._unpark()
 
     def _put_gated(self, message: object, timeout: float | None) -> None:
-        with self._lock:
+        # acquire/release in try/finally: measured faster than "with" on 3.13.
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._closed:
                 self._rejected += 1
                 raise MailboxClosed(
                     f"mailbox {self.name!r} is closed: its actor is stopping or "
-                    f"stopped, so the message {message!r} was rejected"
+                    f"stopped, so the message {reprlib.repr(message)} was rejected"
                 )
             capacity = self._capacity
             if capacity is not None and len(self._deque) >= capacity:
@@ -231,13 +243,15 @@ class Mailbox:
                     self._rejected += 1
                     raise MailboxFull(
                         f"mailbox {self.name!r} is full ({capacity} messages); "
-                        f"message {message!r} rejected"
+                        f"message {reprlib.repr(message)} rejected"
                     )
                 if self._policy == "drop_oldest":
                     self._drop_oldest_locked(capacity)
                 else:
                     self._wait_for_space_locked(message, capacity, timeout)
             self._append(message)
+        finally:
+            lock.release()
         if self._parked:
             self._unpark()
 
@@ -269,7 +283,7 @@ class Mailbox:
             raise MailboxFull(
                 f"mailbox {self.name!r} is full ({capacity} messages) and the "
                 f"put comes from its own consumer, which would wait on itself; "
-                f"message {message!r} rejected"
+                f"message {reprlib.repr(message)} rejected"
             )
         deadline = monotonic() + limit
         token = None
@@ -282,14 +296,14 @@ class Mailbox:
                     self._rejected += 1
                     raise MailboxClosed(
                         f"mailbox {self.name!r} was closed while a put waited "
-                        f"for space; message {message!r} rejected"
+                        f"for space; message {reprlib.repr(message)} rejected"
                     )
                 remaining = deadline - monotonic()
                 if remaining <= 0:
                     self._rejected += 1
                     raise MailboxFull(
                         f"mailbox {self.name!r} stayed full ({capacity} messages) "
-                        f"for {limit} s; message {message!r} rejected"
+                        f"for {limit} s; message {reprlib.repr(message)} rejected"
                     )
                 self._not_full.wait(remaining)
         finally:
@@ -298,7 +312,10 @@ class Mailbox:
 
     def _unpark(self) -> None:
         # Slow path: runs only when a producer saw the consumer parked.
-        with self._park_lock:
+        # acquire/release rather than "with": about half the cost on 3.13.
+        park_lock = self._park_lock
+        park_lock.acquire()
+        try:
             if not self._parked:
                 return
             if self._final:
@@ -310,6 +327,8 @@ class Mailbox:
             if wake is None:
                 self._wakeup.release()
                 return
+        finally:
+            park_lock.release()
         wake()
 
     def _sweep_late_locked(self) -> None:
@@ -325,17 +344,22 @@ class Mailbox:
 
     # -- consumer side -----------------------------------------------------
 
-    def bind_consumer(self, wake: Callable[[], object] | None = None) -> None:
-        """Record the calling thread as the consumer; set the pool's wake callback.
+    def bind_wake(self, wake: Callable[[], object]) -> None:
+        """Call ``wake()`` instead of releasing a parked consumer.
 
-        With ``wake`` set, a put to a parked mailbox calls it (once) instead of
-        releasing a blocked consumer; the pool dispatcher passes a callback
-        that queues the actor's next turn. The thread identity lets a "block"
-        put from the consumer itself fail at once instead of deadlocking.
+        The pool dispatcher sets a callback that queues the actor's next turn;
+        a put to an idle mailbox calls it exactly once. Set it before the
+        consumer first goes idle.
         """
-        self._consumer_ident = threading.get_ident()
-        if wake is not None:
-            self._wake = wake
+        self._wake = wake
+
+    def bind_consumer(self, ident: int) -> None:
+        """Record the thread with identifier ``ident`` as the consumer.
+
+        A "block" put from the consumer itself then fails at once instead of
+        waiting on itself.
+        """
+        self._consumer_ident = ident
 
     def release_consumer(self) -> None:
         """Forget the consumer thread; a pool worker calls it after a turn."""
@@ -348,9 +372,13 @@ class Mailbox:
         if self._notify_space:
             # A full "block" mailbox may have producers waiting for room. The
             # lock orders this check with their wait, so none is missed.
-            with self._lock:
+            lock = self._lock
+            lock.acquire()
+            try:
                 if self._space_waiters:
                     self._not_full.notify(max(count, 1))
+            finally:
+                lock.release()
 
     def park(self, timeout: float | None = None) -> bool:
         """Block the consumer until a message arrives or ``timeout`` passes.
@@ -390,16 +418,20 @@ class Mailbox:
         return self._park_or_continue()
 
     def _park_or_continue(self) -> bool:
-        with self._park_lock:
+        park_lock = self._park_lock
+        park_lock.acquire()
+        try:
             self._parked = True
-            # Re-check after the store with deque[0], which takes the deque's
-            # lock; a plain len() would not order it with a producer's append.
-            try:
-                self._deque[0]
-            except IndexError:
+            # Re-check after the store: extend(()) takes the deque's lock, so
+            # the len() after it sees any append that a producer finished
+            # before (see module docstring); it costs no exception when empty.
+            self._extend(())
+            if not self._deque:
                 return True
             self._parked = False
             return False
+        finally:
+            park_lock.release()
 
     # -- stop protocol -----------------------------------------------------
 
@@ -423,6 +455,9 @@ class Mailbox:
         one may be pending at a time.
         """
         with self._lock:
+            if self._final:
+                # The consumer has finished already; there is nothing to stop.
+                return
             self._control += 1
             self._append(marker)
         if self._parked:
