@@ -233,6 +233,9 @@ class History(_Node):
     __slots__ = ("deep", "default")
 
     kind = "history"
+    # A history state has no children; the class attribute lets Machine
+    # read ``node.children`` of every node without a getattr default.
+    children: tuple[StateNode, ...] = _EMPTY
 
     def __init__(
         self,

@@ -378,6 +378,8 @@ class Interpreter:
         # in blocks; see _flush_phase.
         self._executor = region_executor
         self._deferred: list[tuple[int, Any]] | None = None
+        # Domains of history-target transitions for the current microstep.
+        self._frozen_domains: dict[int, int | None] | None = None
         self._region_of: Any = None
         if region_executor is not None:
             self._region_of = _region_table(machine, all_parallel_concurrent)
@@ -1059,6 +1061,9 @@ class Interpreter:
     def _domain(self, t: CompiledTransition) -> int | None:
         if t.domain != -1:
             return t.domain
+        frozen = self._frozen_domains
+        if frozen is not None and id(t) in frozen:
+            return frozen[id(t)]
         targets = self._effective_targets(t)
         return self.machine.transition_domain(t.source, targets, t.internal)
 
@@ -1144,6 +1149,20 @@ class Interpreter:
         m = self.machine
         listening = bool(self._listeners)
 
+        # The domain of a transition to a history state depends on the
+        # history values, which the exit below records anew. The
+        # recommendation recomputes it for the entry set, which can then
+        # skip a parallel ancestor that was just exited and leave an illegal
+        # configuration; statechartx uses the domain computed before exit
+        # for both halves of the microstep.
+        frozen: dict[int, int | None] | None = None
+        for t in transitions:
+            if t.domain == -1:
+                if frozen is None:
+                    frozen = {}
+                frozen[id(t)] = self._domain(t)
+        self._frozen_domains = frozen
+
         # 1. Exit set, in reverse document order.
         if len(transitions) == 1:
             t = transitions[0]
@@ -1203,6 +1222,7 @@ class Interpreter:
         if deferring:
             self._deferred = []
         entered = self._enter_states(transitions)
+        self._frozen_domains = None
         if deferring:
             self._flush_phase(event)
 
@@ -1326,7 +1346,16 @@ class Interpreter:
                     elif kind[s] == PARALLEL:
                         self._history[h] = m.children[s]
                     else:
-                        self._history[h] = (active_child[s],)
+                        child = active_child.get(s)
+                        self._history[h] = (
+                            (child,)
+                            if child is not None
+                            # Only an entry set computed after history
+                            # changed its own domain can leave a compound
+                            # state without a recorded child; read the
+                            # configuration instead.
+                            else tuple(c for c in m.children[s] if c in config)
+                        )
 
         nodes = m.nodes
         executor = self._executor

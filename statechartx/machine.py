@@ -48,6 +48,10 @@ _LCA_BLOCK = 32
 _EVENT_CACHE_LIMIT = 10_000
 
 _EMPTY: tuple[Any, ...] = ()
+_MISSING = object()
+
+# Distinct (a, b) pairs memoised by Machine.lca before the memo is cleared.
+_LCA_MEMO_LIMIT = 100_000
 
 
 class CompiledTransition:
@@ -170,84 +174,83 @@ class Machine:
         top: tuple[StateNode, ...],
         initial: str | Sequence[str] | Transition | None,
     ) -> None:
-        ids: list[str | None] = [None]
+        # 1. Preorder walk over iterators: each frame is (children iterator,
+        # parent index, depth, list collecting the parent's child indices).
+        # Every node costs a handful of list appends; checks run in bulk
+        # afterwards, because a million-state chart must compile in seconds.
         nodes: list[Any] = [None]
         parent: list[int] = [-1]
         depth: list[int] = [0]
-        kind: list[int] = [ROOT]
-        index: dict[str, int] = {}
+        kids_of: dict[int, list[int]] = {0: []}
+        ends: list[tuple[int, int]] = []
+        add_node, add_parent, add_depth = nodes.append, parent.append, depth.append
+        stack: list[tuple[Any, int, int, list[int]]] = [(iter(top), 0, 1, kids_of[0])]
+        try:
+            while stack:
+                it, p, d, kids = stack[-1]
+                for node in it:
+                    i = len(nodes)
+                    add_node(node)
+                    add_parent(p)
+                    add_depth(d)
+                    kids.append(i)
+                    children = node.children
+                    if children:
+                        sub: list[int] = []
+                        kids_of[i] = sub
+                        stack.append((iter(children), i, d + 1, sub))
+                        break
+                else:
+                    stack.pop()
+                    ends.append((p, len(nodes)))
+        except (AttributeError, TypeError):
+            _find_bad_node(top)
+            raise
+        n = len(nodes)
 
-        # Preorder walk with an explicit stack; children are pushed reversed
-        # so that they pop in document order.
-        stack: list[tuple[Any, int, int]] = [
-            (node, 0, 1) for node in reversed(top)
-        ]
-        while stack:
-            node, parent_index, node_depth = stack.pop()
-            i = len(ids)
-            node_id = _check_node(node, ids[parent_index] if parent_index else None)
-            if node_id in index:
-                raise ChartError(
-                    f"duplicate state id {node_id!r}: every state id must be "
-                    "unique in the chart"
-                )
-            index[node_id] = i
-            ids.append(node_id)
-            nodes.append(node)
-            parent.append(parent_index)
-            depth.append(node_depth)
-            node_kind = node.kind
-            if node_kind == "final":
-                if node.children:
-                    raise ChartError(f"final state {node_id!r} must not have children")
-                kind.append(FINAL)
-            elif node_kind == "history":
-                kind.append(HISTORY)
-            elif node_kind == "parallel":
-                if not node.children:
+        # 2. Node types, ids, duplicates: one C-level pass each.
+        for cls in set(map(type, nodes[1:])):
+            if not issubclass(cls, (State, Final, History)):
+                _find_bad_node(top)
+        names: list[Any] = [node.id for node in nodes[1:]]
+        ids: list[Any] = [None, *names]
+        try:
+            well_formed = " ".join(names).split() == names
+        except TypeError:
+            well_formed = False
+        if not well_formed:
+            for i in range(1, n):
+                _check_node(nodes[i], ids[parent[i]] if parent[i] else None)
+        index = dict(zip(names, range(1, n)))
+        if len(index) != n - 1:
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
                     raise ChartError(
-                        f"parallel state {node_id!r} has no children; give it "
-                        "at least one region"
+                        f"duplicate state id {name!r}: every state id must be "
+                        "unique in the chart"
                     )
-                if node.initial is not None:
-                    raise ChartError(
-                        f"parallel state {node_id!r} must not have an initial "
-                        f"({node.initial!r}): every region is entered"
-                    )
-                kind.append(PARALLEL)
-            elif node.children:
-                kind.append(COMPOUND)
-            else:
-                if node.initial is not None:
-                    raise ChartError(
-                        f"atomic state {node_id!r} has initial {node.initial!r} "
-                        "but no children"
-                    )
-                kind.append(ATOMIC)
-            children = getattr(node, "children", _EMPTY)
-            for child in reversed(children):
-                stack.append((child, i, node_depth + 1))
+                seen.add(name)
 
-        n = len(ids)
-        # end[s] is one past the last descendant of s in preorder.
+        # 3. Kinds, subtree ends and children tables.
+        kind = [ROOT] + [_KIND_CODES[node.kind] for node in nodes[1:]]
         end = list(range(1, n + 1))
-        for i in range(n - 1, 0, -1):
-            p = parent[i]
-            if end[i] > end[p]:
-                end[p] = end[i]
+        for owner, last in ends:
+            end[owner] = last
         end[0] = n
-
         children_of: list[tuple[int, ...]] = [_EMPTY] * n
         history_of: dict[int, tuple[int, ...]] = {}
-        grouped: dict[int, list[int]] = {}
-        for i in range(1, n):
-            grouped.setdefault(parent[i], []).append(i)
-        for p, members in grouped.items():
+        for p, members in kids_of.items():
+            k = kind[p]
+            if k == FINAL:
+                raise ChartError(f"final state {ids[p]!r} must not have children")
+            if k == ATOMIC:
+                kind[p] = COMPOUND
             regular = [c for c in members if kind[c] != HISTORY]
             children_of[p] = tuple(regular)
             if len(regular) != len(members):
                 history_of[p] = tuple(c for c in members if kind[c] == HISTORY)
-        del grouped
+        del kids_of, ends
 
         self.ids: tuple[str | None, ...] = tuple(ids)
         self.index = index
@@ -259,25 +262,31 @@ class Machine:
         self.children: tuple[tuple[int, ...], ...] = tuple(children_of)
         self.history: dict[int, tuple[int, ...]] = history_of
         self.size = n - 1
-        self._build_lca()
+        del nodes, parent, depth, kind, end, children_of, ids
+        self._lca: tuple[list[int], list[list[int]]] | None = None
+        self._lca_memo: dict[tuple[str, str], str | None] = {}
 
+        kind_t, ids_t = self.kind, self.ids
         for h_parent, hs in history_of.items():
-            if kind[h_parent] not in (COMPOUND, PARALLEL):
+            if kind_t[h_parent] not in (COMPOUND, PARALLEL):
                 h = hs[0]
                 raise ChartError(
-                    f"history state {ids[h]!r} must be the child of a compound "
+                    f"history state {ids_t[h]!r} must be the child of a compound "
                     f"or parallel state, but its parent is "
-                    f"{_describe(ids[h_parent], kind[h_parent])}"
+                    f"{_describe(ids_t[h_parent], kind_t[h_parent])}"
                 )
-            if kind[h_parent] == PARALLEL and not children_of[h_parent]:
+            if not self.children[h_parent]:
+                what = "region" if kind_t[h_parent] == PARALLEL else "regular child"
                 raise ChartError(
-                    f"parallel state {ids[h_parent]!r} contains only history "
-                    "states; give it at least one region"
+                    f"state {ids_t[h_parent]!r} contains only history states; "
+                    f"give it at least one {what}"
                 )
-            if kind[h_parent] == COMPOUND and not children_of[h_parent]:
+
+        for i in [i for i, k in enumerate(self.kind) if k == PARALLEL]:
+            if not self.children[i] and i not in history_of:
                 raise ChartError(
-                    f"state {ids[h_parent]!r} contains only history states; "
-                    "give it at least one regular child"
+                    f"parallel state {ids_t[i]!r} has no children; give it at "
+                    "least one region"
                 )
 
         self._compile_transitions(initial)
@@ -302,13 +311,24 @@ class Machine:
         for i in range(1, n):
             node = nodes[i]
             k = kind[i]
-            for label, fns in (("on_entry", node.on_entry), ("on_exit", node.on_exit)):
-                for fn in fns:
-                    if not callable(fn):
-                        raise ChartError(
-                            f"state {ids[i]!r}: {label} action {fn!r} is not "
-                            "callable"
-                        )
+            # Most states of a large chart are bare leaves: one attribute
+            # test each, and the rest of the loop body is skipped.
+            if node.on_entry or node.on_exit:
+                _check_callbacks(ids[i], node)
+            if k == ATOMIC:
+                if not (node.transitions or node.invoke or node.initial is not None or node.datamodel is not None):
+                    continue
+                if node.initial is not None:
+                    raise ChartError(
+                        f"atomic state {ids[i]!r} has initial {node.initial!r} "
+                        "but no children"
+                    )
+            elif k == PARALLEL:
+                if node.initial is not None:
+                    raise ChartError(
+                        f"parallel state {ids[i]!r} must not have an initial "
+                        f"({node.initial!r}): every region is entered"
+                    )
             if k == HISTORY:
                 history_default[i] = self._compile_history_default(i)
                 continue
@@ -352,8 +372,12 @@ class Machine:
         self.history_default = history_default
         self.datamodel_states: tuple[int, ...] = tuple(datamodels)
         self.datamodel_set = frozenset(datamodels)
-        self.up = _up_table(self.parent, transitions)
-        self.eventless_up = _up_table(self.parent, [eventless.get(i, _EMPTY) for i in range(n)]) if eventless else self.up
+        self.up = _up_table(self.parent, self.end, transitions)
+        self.eventless_up = (
+            _up_table(self.parent, self.end, [eventless.get(i, _EMPTY) for i in range(n)])
+            if eventless
+            else self.up
+        )
         self.has_invoke = has_invoke
         self.transition_count = order
         self._event_cache: dict[str, dict[int, tuple[CompiledTransition, ...]]] = {}
@@ -515,13 +539,16 @@ class Machine:
         """Return whether ``state`` is a proper descendant of ``ancestor``."""
         return ancestor < state < self.end[ancestor]
 
-    def _build_lca(self) -> None:
+    def _build_lca(self) -> tuple[list[int], list[list[int]]]:
         # Range-minimum structure over the preorder: for u < v where u is not
         # an ancestor of v, the shallowest state in the preorder range
         # (u, v] is a child of their LCA. Keys pack (depth, index) into one
-        # int so that min() compares both at C speed.
+        # int so that min() compares both at C speed. Built on the first
+        # query, since compilation and the interpreter never need it; two
+        # threads racing build equal structures and one tuple assignment
+        # publishes either.
         n = len(self.ids)
-        keys = array("q", [d * n + i for i, d in enumerate(self.depth)])
+        keys = [d * n + i for i, d in enumerate(self.depth)]
         block = _LCA_BLOCK
         level = [min(keys[i : i + block]) for i in range(0, n, block)]
         table = [level]
@@ -532,23 +559,8 @@ class Machine:
                 [min(previous[i], previous[i + width]) for i in range(len(previous) - width)]
             )
             width *= 2
-        self._lca_keys = keys
-        self._lca_table = table
-
-    def _range_min(self, lo: int, hi: int) -> int:
-        """Return the smallest key in preorder positions lo..hi inclusive."""
-        keys = self._lca_keys
-        block = _LCA_BLOCK
-        first, last = lo // block, hi // block
-        if first == last:
-            return min(keys[lo : hi + 1])
-        best = min(min(keys[lo : (first + 1) * block]), min(keys[last * block : hi + 1]))
-        if first + 1 <= last - 1:
-            span = last - first - 1
-            j = span.bit_length() - 1
-            row = self._lca_table[j]
-            best = min(best, row[first + 1], row[last - (1 << j)])
-        return best
+        self._lca = (keys, table)
+        return self._lca
 
     def lca_index(self, a: int, b: int) -> int:
         """Return the lowest common ancestor of two indices, each counting as
@@ -559,20 +571,35 @@ class Machine:
             a, b = b, a
         if b < self.end[a]:
             return a
-        return self.parent[self._range_min(a + 1, b) % len(self.ids)]
+        keys, table = self._lca or self._build_lca()
+        lo, hi = a + 1, b
+        block = _LCA_BLOCK
+        first, last = lo // block, hi // block
+        if first == last:
+            best = min(keys[lo : hi + 1])
+        else:
+            best = min(min(keys[lo : (first + 1) * block]), min(keys[last * block : hi + 1]))
+            if first + 1 < last:
+                j = (last - first - 1).bit_length() - 1
+                row = table[j]
+                best = min(best, row[first + 1], row[last - (1 << j)])
+        return self.parent[best % len(keys)]
 
     def lcca_index(self, states: Sequence[int]) -> int:
         """Return SCXML's LCCA: the nearest compound (or document root) proper
-        ancestor of every given state."""
-        common = states[0]
-        for s in states[1:]:
-            common = self.lca_index(common, s)
-        if common in states:
-            common = self.parent[common]
-        kind = self.kind
-        while kind[common] not in (COMPOUND, ROOT):
-            common = self.parent[common]
-        return common
+        ancestor of every given state.
+
+        Walks up from the first state, so it costs the distance to the
+        answer, which for transitions is usually a level or two.
+        """
+        parent, end, kind = self.parent, self.end, self.kind
+        rest = states[1:]
+        ancestor = parent[states[0]]
+        while ancestor > 0:
+            if kind[ancestor] == COMPOUND and all(ancestor < s < end[ancestor] for s in rest):
+                return ancestor
+            ancestor = parent[ancestor]
+        return 0
 
     def _index_of(self, state_id: str) -> int:
         i = self.index.get(state_id)
@@ -585,10 +612,18 @@ class Machine:
 
         A state counts as its own ancestor, so ``lca(p, child_of_p) == p``.
         Returns ``None`` when the only common ancestor is the document root.
-        Each query costs O(1): two table lookups and scans of at most 64
-        entries.
+        A query costs O(1): two table lookups and scans of at most 64
+        entries, after a first query builds the table in O(n log n / 32);
+        repeated pairs are answered from a bounded memo.
         """
-        return self.ids[self.lca_index(self._index_of(a), self._index_of(b))]
+        memo = self._lca_memo
+        result = memo.get((a, b), _MISSING)
+        if result is _MISSING:
+            result = self.ids[self.lca_index(self._index_of(a), self._index_of(b))]
+            if len(memo) >= _LCA_MEMO_LIMIT:
+                memo.clear()
+            memo[(a, b)] = result
+        return result  # type: ignore[return-value]
 
     def lcca(self, *states: str) -> str | None:
         """Return the id of SCXML's least common compound ancestor.
@@ -642,12 +677,24 @@ class Machine:
         return f"<Machine{label} states={self.size} transitions={self.transition_count}>"
 
 
-def _up_table(parent: Sequence[int], transitions: Sequence[Sequence[Any]]) -> array:
+def _up_table(
+    parent: Sequence[int], end: Sequence[int], transitions: Sequence[Sequence[Any]]
+) -> array:
     # Per state, the nearest ancestor-or-self that has transitions (0 for
-    # none), so that selection in a deep chain skips empty levels.
-    table = array("i", bytes(4 * len(parent)))
-    for i in range(1, len(parent)):
-        table[i] = i if transitions[i] else table[parent[i]]
+    # none), so that selection in a deep chain skips empty levels. Filling
+    # each such state's subtree range (in preorder, so deeper states
+    # overwrite) runs in C; a chart where that would touch many states more
+    # than once, like a deep chain with transitions at every level, takes
+    # the per-state loop instead.
+    n = len(parent)
+    table = array("i", bytes(4 * n))
+    owners = [i for i in range(1, n) if transitions[i]]
+    if sum(end[i] - i for i in owners) <= 4 * n:
+        for i in owners:
+            table[i : end[i]] = array("i", [i]) * (end[i] - i)
+    else:
+        for i in range(1, n):
+            table[i] = i if transitions[i] else table[parent[i]]
     return table
 
 
@@ -655,6 +702,33 @@ def _describe(state_id: str | None, kind: int) -> str:
     if state_id is None:
         return "the document root"
     return f"the {KIND_NAMES[kind]} state {state_id!r}"
+
+
+_KIND_CODES = {
+    "state": ATOMIC,
+    "parallel": PARALLEL,
+    "final": FINAL,
+    "history": HISTORY,
+}
+
+
+def _check_callbacks(state_id: str, node: Any) -> None:
+    for label, fns in (("on_entry", node.on_entry), ("on_exit", node.on_exit)):
+        for fn in fns:
+            if not callable(fn):
+                raise ChartError(
+                    f"state {state_id!r}: {label} action {fn!r} is not callable"
+                )
+
+
+def _find_bad_node(top: Sequence[Any]) -> None:
+    """Raise ChartError for the first child that is not a state node."""
+    stack: list[tuple[Any, str | None]] = [(node, None) for node in reversed(top)]
+    while stack:
+        node, parent_id = stack.pop()
+        _check_node(node, parent_id)
+        for child in reversed(getattr(node, "children", _EMPTY)):
+            stack.append((child, node.id))
 
 
 def _check_node(node: Any, parent_id: str | None) -> str:
