@@ -362,6 +362,10 @@ class Interpreter:
         self._snapshot: frozenset[str] = frozenset()
         self._snapshot_version = -1
         self._microsteps = 0
+        # Totals since start, read by Runtime.metrics from other threads (an
+        # int attribute read is atomic on both builds).
+        self.microsteps_total = 0
+        self.errors_total = 0
 
         # Virtual clock for delayed events of the synchronous host.
         self._clock = 0.0
@@ -527,6 +531,7 @@ class Interpreter:
             self._leaf = new_leaf
             self._here = next_here
             self._version += 1
+            self.microsteps_total += 1
             if settle:
                 self.ctx.event = event if event is not None else make_event(name, data)
                 self._busy = True
@@ -632,6 +637,7 @@ class Interpreter:
         self._leaf = new_leaf
         self._here = next_here
         self._version += 1
+        self.microsteps_total += 1
         if settle or self._internal:
             self._microsteps = 1
             self._stabilize()
@@ -1144,6 +1150,7 @@ class Interpreter:
 
     def _microstep(self, transitions: tuple[CompiledTransition, ...], event: Event | None) -> None:
         self._microsteps += 1
+        self.microsteps_total += 1
         if self._microsteps > self.max_microsteps:
             self._raise_limit(transitions)
         m = self.machine
@@ -1296,6 +1303,9 @@ class Interpreter:
             self._executor.run_tasks(ordered)  # type: ignore[union-attr]
             for task in ordered:
                 self._internal.extend(task.events)
+                for raised in task.events:
+                    if raised.name == "error.execution":
+                        self.errors_total += 1
 
     def _active_descendants(self, state: int) -> list[int]:
         """Return the active proper descendants of ``state`` (any order)."""
@@ -1676,6 +1686,7 @@ class Interpreter:
 
     def _queue_error(self, exc: Exception, where: str) -> None:
         logger.debug("error.execution in %s of %s: %r", where, self.session_id, exc)
+        self.errors_total += 1
         self._internal.append(Event("error.execution", exc, type="platform"))
 
     def _notify(self, record: Microstep) -> None:

@@ -131,6 +131,7 @@ class RuntimeMetrics:
         "latency",
         "macrostep",
         "max_depth",
+        "requests",
         "started_at",
     )
 
@@ -141,6 +142,7 @@ class RuntimeMetrics:
         self.latency = LatencyHistogram()
         self.macrostep = LatencyHistogram()
         self.max_depth = 0
+        self.requests = 0
         self.started_at = time.monotonic()
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Prometheus export of runtime metrics (the ``statechartx[prometheus]`` extra).
 
 ``RuntimeCollector`` turns the ``Runtime.metrics`` snapshot of every runtime
-it watches into Prometheus metric families at scrape time; nothing is
-recorded twice and no runtime pays for the export between scrapes.
+it watches into Prometheus metric families at scrape time. Nothing is
+recorded twice, and no runtime pays for the export between scrapes.
 ``start_exporter`` serves a registry over HTTP on a loopback address.
 
 Every sample carries the labels ``runtime`` (the runtime's name) and
@@ -273,7 +273,7 @@ def _walk(source: Any, visited: set[int]) -> Iterator[Runtime]:
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """A WSGI server that answers each scrape on its own thread."""
+    """A WSGI server that serves each scrape on its own thread."""
 
     daemon_threads = True
 
@@ -300,7 +300,7 @@ def start_exporter(
 
     The server thread is a daemon, as in prometheus_client's own
     ``start_http_server``, so a forgotten exporter does not keep the
-    process alive at exit; call ``stop`` to release the port earlier.
+    process alive at exit. Call ``stop`` to release the port earlier.
     """
     app = make_wsgi_app(REGISTRY if registry is None else registry)
     server_class: type[_ThreadingWSGIServer] = _ThreadingWSGIServer
@@ -331,7 +331,7 @@ def start_exporter(
     stopped = threading.Lock()
 
     def stop() -> None:
-        # Idempotent: a second call finds the lock taken and returns.
+        # A second call finds the lock taken and returns at once.
         if not stopped.acquire(blocking=False):
             return
         server.shutdown()

@@ -19,7 +19,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .actors import Actor, Dispatcher, Supervisor
@@ -131,6 +131,9 @@ class Runtime:
     ``concurrent_regions=True`` hosts the regions of every parallel state in
     region actors; a ``Parallel(concurrent=True)`` asks for it per state.
     ``data`` is the initial datamodel (copied on every start and restart).
+    ``on_finish(runtime, done_data)`` runs on the actor's thread, once, after
+    the macrostep in which the machine entered a top-level final state; an
+    exception it raises is logged and ignored.
 
     Thread safety: ``send``, ``call``, ``wait_idle``, ``stop``,
     ``transition_to``, ``configuration``, ``is_in`` and ``metrics`` may be
@@ -155,6 +158,7 @@ class Runtime:
         window: float = 60.0,
         batch_size: int = 256,
         max_microsteps: int | None = None,
+        on_finish: Callable[[Runtime, Any], object] | None = None,
     ) -> None:
         if not isinstance(machine, Machine):
             raise TypeError(f"Runtime needs a Machine, got {machine!r}")
@@ -170,6 +174,7 @@ class Runtime:
         self._max_restarts = max_restarts
         self._window = window
         self._max_microsteps = max_microsteps
+        self._on_finish = on_finish
         self._actor = _RuntimeActor(
             self,
             self.name,
@@ -452,10 +457,19 @@ class Runtime:
     def metrics(self) -> dict[str, Any]:
         """A snapshot of this runtime's metrics with Prometheus-style names."""
         stats = self._actor.mailbox.stats()
-        result = self._metrics.as_dict()
+        metrics = self._metrics
+        result = metrics.as_dict()
+        interp = self._interpreter
+        if interp is not None:
+            result["statechartx_transitions_total"] = metrics.transitions + interp.microsteps_total
+            result["statechartx_errors_total"] = metrics.errors + interp.errors_total
         result.update(
             {
-                "statechartx_events_sent_total": stats.sent,
+                # The mailbox also carries call, wait_idle and transition_to
+                # requests; those processed are not events. NOTE: while a
+                # request waits in the mailbox it still counts here.
+                "statechartx_events_sent_total": stats.sent - metrics.requests,
+                "statechartx_requests_total": metrics.requests,
                 "statechartx_events_rejected_total": stats.rejected,
                 "statechartx_events_dropped_total": stats.dropped,
                 "statechartx_mailbox_depth": stats.pending,
@@ -493,6 +507,11 @@ class Runtime:
         options: dict[str, Any] = {}
         if self._max_microsteps is not None:
             options["max_microsteps"] = self._max_microsteps
+        previous = self._interpreter
+        if previous is not None:
+            # A restart: keep the totals of the interpreter that crashed.
+            self._metrics.transitions += previous.microsteps_total
+            self._metrics.errors += previous.errors_total
         interp = Interpreter(
             self.machine,
             data=dict(self._initial_data),
@@ -527,6 +546,11 @@ class Runtime:
             return
         interp = self._interpreter
         event, enqueued = message  # type: ignore[misc]
+        if not interp._running:  # type: ignore[union-attr]
+            # A timer or another runtime can still deliver after the machine
+            # finished; processing would raise and restart the machine.
+            self._discard(event)
+            return
         metrics = self._metrics
         processed = metrics.processed = metrics.processed + 1
         if processed & 63:
@@ -544,8 +568,8 @@ class Runtime:
         if ns > metrics.latency.max_ns:
             metrics.latency.max_ns = ns
         self._snapshot = interp.configuration  # type: ignore[union-attr]
-        if interp._finished:  # type: ignore[union-attr]
-            self._finished = True
+        if interp._finished and not self._finished:  # type: ignore[union-attr]
+            self._mark_finished(interp)  # type: ignore[arg-type]
 
     def _receive_traced(self, message: object) -> None:
         tracer = self._tracer
@@ -571,6 +595,9 @@ class Runtime:
         interp = self._interpreter
         assert interp is not None
         kind = request.kind
+        if kind != "call" and kind != "post":
+            # call and post carry an event, counted as processed below.
+            self._metrics.requests += 1
         try:
             if kind == "call":
                 event, enqueued = request.payload
@@ -611,8 +638,17 @@ class Runtime:
 
     def _publish(self, interp: Interpreter) -> None:
         self._snapshot = interp.configuration
-        if interp._finished:
-            self._finished = True
+        if interp._finished and not self._finished:
+            self._mark_finished(interp)
+
+    def _mark_finished(self, interp: Interpreter) -> None:
+        self._finished = True
+        if self._on_finish is None:
+            return
+        try:
+            self._on_finish(self, interp.done_data)
+        except Exception:  # noqa: BLE001 - a callback must not crash the actor
+            logger.exception("on_finish callback of runtime %r raised", self.name)
 
     def _discard(self, event: Event) -> None:
         logger.debug(
@@ -646,13 +682,7 @@ class Runtime:
             raise
 
     def _schedule(self, destination: Runtime, event: Event, delay: float) -> str:
-        sendid = event.sendid or f"{self.name}.delayed{next(self._sendids)}"
-        if event.sendid != sendid:
-            event = event._replace(sendid=sendid)
-
-        def deliver() -> None:
-            with self._timers_lock:
-                self._timers.pop(sendid, None)
+        def put(event: Event) -> None:
             try:
                 destination._put((event, _perf_ns()), 0.0)
             except StatechartxError as exc:
@@ -664,8 +694,30 @@ class Runtime:
                     exc,
                 )
 
+        return self.schedule_delivery(event, delay, put)
+
+    def schedule_delivery(
+        self, event: Event, delay: float, deliver: Callable[[Event], object]
+    ) -> str:
+        """Call ``deliver(event)`` on the supervisor's timer thread after
+        ``delay`` seconds, as a delayed event sent by this runtime.
+
+        Returns the send id (the event's, else a generated one, which is then
+        set on the event). ``cancel(sendid)`` cancels the delivery, and so
+        does ``stop``. Hosts that route events to destinations other than
+        runtimes use it, such as the SCXML session registry.
+        """
+        sendid = event.sendid or f"{self.name}.delayed{next(self._sendids)}"
+        if event.sendid != sendid:
+            event = event._replace(sendid=sendid)
+
+        def fire() -> None:
+            with self._timers_lock:
+                self._timers.pop(sendid, None)
+            deliver(event)
+
         with self._timers_lock:
-            timer_id = self.supervisor.timers.schedule(delay, deliver, owner=self)
+            timer_id = self.supervisor.timers.schedule(delay, fire, owner=self)
             self._timers[sendid] = timer_id
         return sendid
 
