@@ -43,6 +43,9 @@ KIND_NAMES = ("document root", "atomic", "compound", "parallel", "final", "histo
 # partial blocks of this many entries, in C, plus two table lookups.
 _LCA_BLOCK = 32
 
+# States with more transitions than this get a descriptor index.
+_INDEX_THRESHOLD = 16
+
 # Event names seen by one machine are cached; past this many distinct names
 # the cache is cleared so that generated names cannot grow memory forever.
 _EVENT_CACHE_LIMIT = 10_000
@@ -381,6 +384,7 @@ class Machine:
         self.has_invoke = has_invoke
         self.transition_count = order
         self._event_cache: dict[str, dict[int, tuple[CompiledTransition, ...]]] = {}
+        self._descriptor_index: dict[int, dict[str, list[CompiledTransition]]] = {}
         # Interpreter fast path: leaf state -> event name -> (transition,
         # chain plan), filled only for selections that evaluated no guard.
         self._leaf_plans: dict[int, dict[str, Any]] = {}
@@ -657,13 +661,38 @@ class Machine:
             per_state = self._event_cache.setdefault(name, {})
         result = per_state.get(state)
         if result is None:
-            result = tuple(
-                t
-                for t in self.transitions[state]
-                if t.descriptors is not None and matches_any(t.descriptors, name)
-            )
+            transitions = self.transitions[state]
+            if len(transitions) > _INDEX_THRESHOLD:
+                result = self._indexed_candidates(state, name)
+            else:
+                result = tuple(
+                    t
+                    for t in transitions
+                    if t.descriptors is not None and matches_any(t.descriptors, name)
+                )
             per_state[state] = result
         return result
+
+    def _indexed_candidates(self, state: int, name: str) -> tuple[CompiledTransition, ...]:
+        # A state with many transitions (a root with one per child, say)
+        # gets an index from descriptor to transitions, so that a new event
+        # name costs one lookup per dot-separated prefix instead of a scan.
+        index = self._descriptor_index.get(state)
+        if index is None:
+            index = {}
+            for t in self.transitions[state]:
+                for descriptor in t.descriptors or ():
+                    index.setdefault(descriptor, []).append(t)
+            self._descriptor_index[state] = index
+        found: dict[int, CompiledTransition] = {}
+        for t in index.get("*", ()):
+            found[t.order] = t
+        prefix = ""
+        for token in name.split("."):
+            prefix = f"{prefix}.{token}" if prefix else token
+            for t in index.get(prefix, ()):
+                found[t.order] = t
+        return tuple(found[order] for order in sorted(found))
 
     def state_kind(self, state_id: str) -> str:
         """Return the kind of a state: atomic, compound, parallel, final or history."""
