@@ -108,7 +108,120 @@ def add_render_command(subparsers: Any) -> None:
     parser.set_defaults(handler=run_render)
 
 
-COMMANDS: list[Callable[[Any], None]] = [add_validate_command, add_render_command]
+def run_trace(args: argparse.Namespace) -> int:
+    """Run a named scenario under viztracer and write the trace file."""
+    from .scenarios import SCENARIOS
+    from .tracing import Tracing, summarize
+
+    try:
+        with Tracing(args.output):
+            SCENARIOS[args.scenario]()
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output} (open it in https://ui.perfetto.dev or with vizviewer)")
+    _print_summary(summarize(args.output))
+    return 0
+
+
+def _print_summary(rows: list[dict[str, Any]]) -> None:
+    print(f"{'thread':40} {'busy ms':>10} {'wait ms':>10}  longest waits")
+    for row in rows:
+        waits = ", ".join(f"{w['name']} {w['ms']} ms" for w in row["longest_waits"])
+        print(f"{row['thread']:40} {row['busy_ms']:>10} {row['wait_ms']:>10}  {waits}")
+
+
+def add_trace_command(subparsers: Any) -> None:
+    from .scenarios import SCENARIOS
+
+    parser = subparsers.add_parser(
+        "trace",
+        help="record a viztracer timeline of a concurrent scenario",
+        description="Run a built-in scenario with viztracer and write a trace "
+        "(trace-event JSON, opens in Perfetto) with one named track per actor "
+        "thread, a span per macrostep and wait spans; then print busy and wait "
+        "time per thread. Needs viztracer (pip install statechartx[perf]).",
+    )
+    parser.add_argument("scenario", choices=sorted(SCENARIOS), help="scenario to run")
+    parser.add_argument("-o", "--output", default="trace.json", help="trace file to write")
+    parser.set_defaults(handler=run_trace)
+
+
+def run_trace_summary(args: argparse.Namespace) -> int:
+    """Print busy time, wait time and the longest waits per thread of a trace."""
+    from .tracing import summarize
+
+    try:
+        rows = summarize(args.trace)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"error: cannot read trace {args.trace!r}: {error}", file=sys.stderr)
+        return 1
+    _print_summary(rows)
+    return 0
+
+
+def add_trace_summary_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "trace-summary",
+        help="summarise a trace written by the trace command",
+        description="Print, per thread, busy time (macrosteps and region tasks), "
+        "wait time (wait:* spans) and the three longest waits, in milliseconds.",
+    )
+    parser.add_argument("trace", help="trace file (JSON)")
+    parser.set_defaults(handler=run_trace_summary)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Print quick single-run figures; the perf suite measures properly."""
+    import time
+
+    from .interpreter import Interpreter
+    from .runtime import Runtime
+    from .scenarios import ping_pong_machine
+
+    machine = ping_pong_machine()
+    interp = Interpreter(machine)
+    interp.start()
+    count = args.events
+    send = interp.send
+    started = time.perf_counter()
+    for _ in range(count):
+        send("go")
+    elapsed = time.perf_counter() - started
+    print(f"Interpreter.send ping-pong: {elapsed / count * 1e9:.0f} ns per event")
+    with Runtime(machine, name="bench") as rt:
+        started = time.perf_counter()
+        for _ in range(count):
+            rt.send("go")
+        sent = time.perf_counter() - started
+        rt.wait_idle(60.0)
+        total = time.perf_counter() - started
+    print(f"Runtime.send: {sent / count * 1e9:.0f} ns per call")
+    print(f"producer thread to runtime thread: {count / total:,.0f} events/s")
+    print("(one run, no warm-up; nox -s perf-gil perf-nogil measures with pyperf)")
+    return 0
+
+
+def add_bench_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="print quick figures for this interpreter",
+        description="Time the ping-pong transition and the runtime's send and "
+        "throughput once. For medians, use the performance suite.",
+    )
+    parser.add_argument(
+        "--events", type=int, default=200_000, help="events per measurement (default 200000)"
+    )
+    parser.set_defaults(handler=run_bench)
+
+
+COMMANDS: list[Callable[[Any], None]] = [
+    add_validate_command,
+    add_render_command,
+    add_trace_command,
+    add_trace_summary_command,
+    add_bench_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
