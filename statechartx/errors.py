@@ -8,8 +8,8 @@ The tree is small on purpose; each class has one meaning:
   that has not been started or has already finished.
 - ``MacrostepLimitError``: a macrostep did not reach a stable configuration
   within the microstep cap, which almost always means an eventless cycle.
-- ``MailboxFull``, ``ShutdownTimeout``, ``LeakError``, ``ActorCrashed``: the
-  actor kernel's failures.
+- ``MailboxFull``, ``MailboxClosed``, ``ShutdownTimeout``, ``LeakError``,
+  ``ActorCrashed``, ``EscalatedFailure``: the actor kernel's failures.
 """
 
 from __future__ import annotations

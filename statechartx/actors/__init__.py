@@ -1,6 +1,7 @@
 """Generic actor kernel: mailboxes, actors, dispatchers, supervisors, timers.
 
-It knows nothing of statecharts; ``statechartx.runtime`` builds on it.
+It imports nothing from the statechart modules; ``statechartx.runtime``
+builds on it.
 
 Logging goes to ``statechartx.actors`` and its per-module children, with
 this level policy: supervisor and pool starts and stops at INFO; actor starts
@@ -20,7 +21,7 @@ from .actor import (
 )
 from .dispatch import Dispatcher, PoolDispatcher, ThreadDispatcher
 from .hooks import WaitListener, set_wait_listener
-from .mailbox import DEFAULT_PUT_TIMEOUT, NOTHING, Mailbox, MailboxStats, OverflowPolicy
+from .mailbox import DEFAULT_PUT_TIMEOUT, Mailbox, MailboxStats, OverflowPolicy
 from .supervisor import Strategy, Supervisor, SupervisorState
 from .timers import TimerService
 
@@ -28,7 +29,6 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_PUT_TIMEOUT",
     "DEFAULT_STOP_TIMEOUT",
-    "NOTHING",
     "Actor",
     "ActorState",
     "Dispatcher",

@@ -19,7 +19,8 @@ out first. Messages that are not processed are returned by ``stop`` and kept
 in ``undelivered``; the mailbox counts them as dropped.
 
 An exception that escapes ``receive`` or ``on_start`` is a crash. The actor
-asks its failure handler (a supervisor) whether to restart. A restart calls
+calls its failure handler (a supervisor), which decides whether it restarts.
+A restart calls
 ``on_restart`` on the actor's own thread and keeps the mailbox; otherwise the
 actor ends FAILED. Without a supervisor a crash ends the actor.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import reprlib
 import sys
 import threading
 import traceback
@@ -64,7 +66,7 @@ DEFAULT_STOP_TIMEOUT: Final = 5.0
 
 
 class ActorState(enum.Enum):
-    """Where an actor is in its lifecycle."""
+    """Lifecycle state of an actor."""
 
     NEW = "new"
     STARTING = "starting"
@@ -80,7 +82,7 @@ class ActorState(enum.Enum):
 
 
 #: Called on the actor's thread with the actor and the exception that escaped
-#: it; returns True to restart the actor, False to let it end FAILED.
+#: it. It returns True to restart the actor and False to let it end FAILED.
 FailureHandler = Callable[["Actor", BaseException], bool]
 
 
@@ -165,9 +167,16 @@ class Actor:
     ) -> None:
         if name is None:
             name = _default_name(type(self).__name__.lower())
+
         if handler is not None and handler_factory is not None:
-            raise TypeError(f"actor {name!r}: pass handler or handler_factory, not both")
-        if handler is None and handler_factory is None and type(self).receive is Actor.receive:
+            raise TypeError(
+                f"actor {name!r}: pass handler or handler_factory, not both"
+            )
+        if (
+            handler is None
+            and handler_factory is None
+            and type(self).receive is Actor.receive
+        ):
             raise TypeError(
                 f"actor {name!r} has no behaviour: subclass Actor and override "
                 "receive(), or pass handler= or handler_factory="
@@ -176,6 +185,7 @@ class Actor:
             raise ValueError(
                 f"actor {name!r}: batch_size must be a positive int, got {batch_size!r}"
             )
+
         self.name = name
         self.mailbox = Mailbox(
             name, capacity=capacity, policy=policy, put_timeout=put_timeout
@@ -237,7 +247,9 @@ class Actor:
         self._live = True
 
     def _no_receive(self, message: object) -> None:
-        raise RuntimeError(f"actor {self.name!r} received {message!r} before it started")
+        raise RuntimeError(
+            f"actor {self.name!r} received {reprlib.repr(message)} before it started"
+        )
 
     # -- lifecycle, called from any thread -----------------------------------
 
@@ -298,7 +310,8 @@ class Actor:
             dispatcher.attach(self, thread_name)
         except BaseException:
             with self._lock:
-                self._state = ActorState.NEW
+                if self._state is ActorState.STARTING:
+                    self._state = ActorState.NEW
             raise
         return self
 
@@ -315,7 +328,7 @@ class Actor:
                 return
             self._stop_requested = True
             if state is not ActorState.STOPPING:
-                # From NEW too, so that a racing start() sees it is too late.
+                # From NEW too, so that a racing start() finds it is too late.
                 self._state = ActorState.STOPPING
         self.mailbox.close()
         if state is ActorState.NEW:
@@ -410,7 +423,7 @@ class Actor:
             self._finish(outcome)
 
     def _run_turn(self) -> bool:
-        """Run one turn on a pool worker; True asks the pool for another turn."""
+        """Run one turn on a pool worker; return True to be queued for another."""
         mailbox = self.mailbox
         self._running_ident = ident = get_ident()
         mailbox.bind_consumer(ident)
@@ -459,8 +472,8 @@ class Actor:
         count = 0
         # Hot loop: local names only and one C-level pop per message. The
         # length is read once per run of messages, so reaching an empty
-        # mailbox costs no IndexError (about 0.7 us on 3.13); the processed
-        # counter is updated once per batch, in the finally clause.
+        # mailbox costs no IndexError (about 0.7 us each on 3.13). The
+        # processed counter is updated once per batch, in the finally clause.
         try:
             while left:
                 available = size()
@@ -489,9 +502,7 @@ class Actor:
     def _crashed(self, error: Exception) -> int:
         """Handle a crash on the actor's thread: restart it or let it fail."""
         while True:
-            logger.error(
-                "actor %r crashed: %r", self.name, error, exc_info=error
-            )
+            logger.error("actor %r crashed: %r", self.name, error, exc_info=error)
             handler = self._failure_handler
             restart = False
             if handler is not None:

@@ -64,11 +64,7 @@ def _stop_attached(
         )
     for actor in live:
         actor.request_stop(drain=True)
-    return [
-        actor
-        for actor in live
-        if not actor.join(max(deadline - monotonic(), 0.0))
-    ]
+    return [actor for actor in live if not actor.join(max(deadline - monotonic(), 0.0))]
 
 
 class ThreadDispatcher:
@@ -150,7 +146,7 @@ class PoolDispatcher:
     """Run many actors in turns over ``workers`` threads named "<name>-<i>".
 
     A turn processes at most the actor's ``batch_size`` messages, then the
-    actor goes to the back of the run queue; an actor whose mailbox is empty
+    actor goes to the back of the run queue. An actor whose mailbox is empty
     goes idle and costs nothing until a message arrives. An actor runs on one
     worker at a time. Worker threads start with the first ``attach``.
 
@@ -217,7 +213,9 @@ class PoolDispatcher:
         for index in range(self._worker_count):
             worker = _Worker()
             thread = threading.Thread(
-                target=self._work, args=(worker,), name=f"{self.name}-{index}",
+                target=self._work,
+                args=(worker,),
+                name=f"{self.name}-{index}",
                 daemon=False,
             )
             worker.thread = thread
@@ -311,7 +309,9 @@ class PoolDispatcher:
         """Return the worker threads that are still alive."""
         with self._lock:
             threads = [worker.thread for worker in self._workers]
-        return [thread for thread in threads if thread is not None and thread.is_alive()]
+        return [
+            thread for thread in threads if thread is not None and thread.is_alive()
+        ]
 
     def shutdown(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         """Stop actors still attached, then end the workers.

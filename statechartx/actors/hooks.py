@@ -1,8 +1,8 @@
 """Hook point for wait spans: park, mailbox full and stop.
 
 The actor kernel never imports a tracer. It reads the module attribute
-``listener`` once per park, per blocked ``put`` and per ``stop``; while it is
-``None`` a wait costs one global load and one comparison. The tracing module
+``listener`` once per park, per blocked ``put`` and per ``stop``. While it is
+``None``, a wait costs one global load and one comparison. The tracing module
 installs a listener with ``set_wait_listener`` to turn waits into spans.
 
 A listener that raises is detached and logged, so a broken tracer cannot kill

@@ -4,8 +4,8 @@ A crash (an exception escaping an actor's ``receive`` or ``on_start``) is
 handled on the crashed actor's thread by the strategy given at ``spawn``:
 
 - ``"restart"``: the actor calls ``on_restart`` and goes on with the same
-  mailbox, unless it already restarted ``max_restarts`` times within the last
-  ``window`` seconds; then the crash escalates.
+  mailbox. If it already restarted ``max_restarts`` times within the last
+  ``window`` seconds, the crash escalates instead.
 - ``"stop"``: the actor ends FAILED; the supervisor logs it and goes on.
 - ``"escalate"``: the actor ends FAILED and the supervisor fails. A child
   supervisor passes the failure to its parent, which applies the strategy
@@ -53,7 +53,7 @@ _CONTAINERS: Final = (dict, list, tuple, set, frozenset, deque)
 
 
 class SupervisorState(enum.Enum):
-    """Where a supervisor is in its lifecycle."""
+    """Lifecycle state of a supervisor."""
 
     RUNNING = "running"
     STOPPING = "stopping"
@@ -148,7 +148,7 @@ class Supervisor:
             return list(self._children)
 
     def wait_failed(self, timeout: float) -> EscalatedFailure | None:
-        """Wait up to ``timeout`` seconds for this supervisor to fail; return the failure."""
+        """Wait up to ``timeout`` seconds for a failure; return it, or None."""
         self._failed.wait(timeout)
         return self._failure
 
@@ -166,7 +166,7 @@ class Supervisor:
     ) -> _ActorT:
         """Start ``actor`` under this supervisor and return it.
 
-        ``strategy`` says what a crash does (see the module docstring);
+        ``strategy`` decides what a crash does (see the module docstring);
         ``max_restarts`` crashes within ``window`` seconds are restarted and
         the next one escalates. ``dispatcher`` overrides the supervisor's;
         ``thread_name`` names a dedicated thread.
@@ -319,7 +319,9 @@ class Supervisor:
 
     def _escalate(self, what: str, error: BaseException) -> None:
         parent = self._parent
-        failure = EscalatedFailure(f"supervisor {self.name!r} failed: {what}: {error!r}")
+        failure = EscalatedFailure(
+            f"supervisor {self.name!r} failed: {what}: {error!r}"
+        )
         failure.__cause__ = error
         self._mark_failed(failure)
         if parent is not None:

@@ -1,6 +1,6 @@
 """TimerService: one thread, a heap and a condition for every delayed callback.
 
-A supervisor owns one ``TimerService``; every delayed event of its actors
+A supervisor owns one ``TimerService``. Every delayed event of its actors
 (a ``send`` with a delay, SCXML ``<send delay>``) is one entry in its heap,
 so 10,000 pending timers still cost one thread. The thread starts with the
 first ``schedule``.
