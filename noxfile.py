@@ -213,6 +213,18 @@ def perf(session: nox.Session) -> None:
     session.notify("perf-nogil")
 
 
+@nox.session(python=False)
+def dashboard(session: nox.Session) -> None:
+    """Build perf/results/dashboard.html from every run under perf/results."""
+    require_perf_suite(session)
+    results = ROOT / "perf" / "results"
+    session.run(
+        sys.executable, "-m", "perf.dashboard",
+        "--results", str(results), "--out", str(results / "dashboard.html"),
+        *session.posargs, external=True,
+    )
+
+
 @nox.session(python=PERF_GIL_PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style with ruff and types with mypy (strict, statechartx only)."""
