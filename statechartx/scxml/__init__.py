@@ -5,10 +5,13 @@
 - ``dump(machine)`` writes a chart as an SCXML document.
 - ``SyncSessions`` runs a machine and the sessions it invokes on the calling
   thread, with one virtual clock for delayed events.
+- ``RuntimeSessions`` runs each session in its own ``Runtime`` under one
+  supervisor, with real-time delays.
 """
 
 from .errors import ScxmlError
 from .reader import LoadOptions, load
+from .runtime_sessions import RuntimeSessions
 from .sessions import SessionRegistry, SyncSessions
 from .writer import DumpError, DumpWarning, dump, find_losses
 
@@ -16,6 +19,7 @@ __all__ = [
     "DumpError",
     "DumpWarning",
     "LoadOptions",
+    "RuntimeSessions",
     "ScxmlError",
     "SessionRegistry",
     "SyncSessions",
