@@ -213,6 +213,14 @@ def perf(session: nox.Session) -> None:
     session.notify("perf-nogil")
 
 
+@nox.session(name="perf-peers", python=PERF_GIL_PYTHON)
+def perf_peers(session: nox.Session) -> None:
+    """Time statechartx against transitions, python-statemachine and sismic."""
+    require_perf_suite(session)
+    session.install(".[perf]", "transitions", "python-statemachine", "sismic")
+    session.run("python", "-m", "perf.peers", *session.posargs)
+
+
 @nox.session(python=False)
 def dashboard(session: nox.Session) -> None:
     """Build perf/results/dashboard.html from every run under perf/results."""

@@ -24,20 +24,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import benchmarks, breaking, profiles, report, scalability, stress, system
+from . import benchmarks, breaking, profiles, report, scalability, stress, system, timeline
 from .suite import RunContext
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
-# The parts in run order. A later part (a viztracer timeline, a comparison
-# with other statechart libraries) is one more entry: a function that takes
-# the RunContext and returns a JSON-ready dict, which report.py then renders.
+# The parts in run order. Each is a function that takes the RunContext and
+# returns a JSON-ready dict, which report.py then renders. The comparison
+# with other statechart libraries is a command of its own (python -m
+# perf.peers) because it needs those libraries installed.
 PARTS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
     "benchmarks": benchmarks.run,
     "stress": stress.run,
     "breaking": breaking.run,
     "scalability": scalability.run,
     "profiles": profiles.run,
+    "timeline": timeline.run,
 }
 
 

@@ -349,6 +349,14 @@ def _read_run(path: Path) -> Run:
     )
 
 
+def _is_other_kind(path: Path) -> bool:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(document, dict) and document.get("kind") not in (None, "suite")
+
+
 def load_runs(results_dir: Path) -> tuple[list[Run], list[str]]:
     """Read every ``results_dir/*/results.json``.
 
@@ -357,6 +365,9 @@ def load_runs(results_dir: Path) -> tuple[list[Run], list[str]]:
     runs: list[Run] = []
     warnings: list[str] = []
     for path in sorted(results_dir.glob("*/results.json")):
+        if _is_other_kind(path):
+            # Peer comparisons and other documents are not suite runs.
+            continue
         try:
             runs.append(_read_run(path))
         except ValueError as error:

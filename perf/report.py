@@ -82,6 +82,12 @@ def _events_text(data: dict[str, Any]) -> str:
     runtime = data.get("runtime", {})
     if runtime.get("status") == "ok":
         text += f"; {runtime['events_per_s']:,.0f} /s, {runtime['lost']} lost (Runtime)"
+        metrics = runtime.get("metrics") or {}
+        if "statechartx_event_latency_seconds_p50" in metrics:
+            text += (
+                f", latency p50 {_duration(metrics['statechartx_event_latency_seconds_p50'])}"
+                f" p99 {_duration(metrics['statechartx_event_latency_seconds_p99'])}"
+            )
     elif runtime.get("status") == "skipped":
         text += "; Runtime: skipped"
     elif runtime:
@@ -262,6 +268,8 @@ def _stress_cell(name: str, data: dict[str, Any]) -> str:
         figures = f"cross {_duration(data['cross_s'])} (max {_duration(data['cross_max_s'])}), swap {_duration(data['swap_s'])}"
     elif name == "machines_10000":
         figures = f"{data['seconds']:.1f} s, {data.get('events_per_s') or 0:,.0f} events/s, {data['lost']} lost"
+        if data.get("peak_threads") is not None:
+            figures += f", peak {data['peak_threads']} threads"
     else:
         figures = ""
     verdict = "pass" if data["verdict"] == "pass" else "**FAIL**"
@@ -353,6 +361,36 @@ def _profiles_section(runs: list[dict[str, Any]]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def _timeline_section(runs: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Timeline", ""]
+    for run in runs:
+        part = run.get("parts", {}).get("timeline")
+        if part is None:
+            continue
+        data = _part(run, "timeline")
+        if data.get("status") != "ok":
+            lines += [f"{run['build']}: {data.get('reason') or data.get('error') or part.get('error')}", ""]
+            continue
+        check = data["check"]
+        verdict = "ok" if check["ok"] else "**FAIL**: " + "; ".join(check["problems"])
+        waits = ", ".join(f"{name} x{count}" for name, count in sorted(check["wait_spans"].items()))
+        lines += [
+            f"### {run['build']}: scenario `{data['scenario']}`, {data['traced_s'] * 1e3:,.0f} ms traced", "",
+            f"- trace: `{Path(run['folder']).name}/{data['file']}` ({data['bytes'] / 1e6:.1f} MB; "
+            "open in ui.perfetto.dev or with `vizviewer`)",
+            f"- structure: {verdict}; {check['events']:,} events, {check['macrosteps']:,} macrostep spans, "
+            f"{len(check['actor_tracks'])} actor tracks; wait spans: {waits or 'none'}",
+            "",
+        ]
+        rows = [
+            [row["thread"], f"{row['busy_ms']:,.1f}", f"{row['wait_ms']:,.1f}",
+             ", ".join(f"{wait['name']} {wait['ms']:,.1f}" for wait in row["longest_waits"]) or "-"]
+            for row in data["summary"]
+        ]
+        lines += _table(["thread", "busy ms", "wait ms", "longest waits (ms)"], rows)
+    return lines if len(lines) > 2 else []
+
+
 def _growth_text(growth: list[dict[str, Any]]) -> str:
     return ", ".join(f"{row['type']} +{row['delta']}" for row in growth) or "none"
 
@@ -386,7 +424,7 @@ def _render(runs: list[dict[str, Any]], out_dir: Path, title: str) -> str:
     for section in (
         _targets_section(runs), _benchmarks_section(runs), _stress_section(runs),
         _breaking_section(runs), _scalability_section(runs), _profiles_section(runs),
-        _failures_section(runs), _plots_section(runs, out_dir),
+        _timeline_section(runs), _failures_section(runs), _plots_section(runs, out_dir),
     ):
         lines += section
     return "\n".join(lines).rstrip() + "\n"

@@ -8,11 +8,14 @@ then marked as such because the criteria are stated for the full size.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .suite import RunContext, runtime_available
 
-__all__ = ["run"]
+__all__ = ["run", "runtime_events_with_metrics", "machines_with_peak_threads"]
 
 GIB = 1024.0
 
@@ -79,7 +82,7 @@ def _million_events(ctx: RunContext) -> dict[str, Any]:
         report["runtime"] = {"status": "skipped", "reason": reason}
         return report
     runtime_outcome = ctx.isolated(
-        f"million_events n={events:,} (Runtime)", "perf.workloads_runtime:runtime_events",
+        f"million_events n={events:,} (Runtime)", "perf.stress:runtime_events_with_metrics",
         {"events": events}, timeout=ctx.pick(600, 120), memory_mb=4096,
     )
     if not runtime_outcome.ok:
@@ -133,7 +136,7 @@ def _machines(ctx: RunContext) -> dict[str, Any]:
         ctx.progress(f"machines_10000: {reason}")
         return {"status": "skipped", "verdict": "skipped", "reason": reason, **base}
     outcome = ctx.isolated(
-        f"machines_10000 n={machines:,} x 100 events", "perf.workloads_runtime:concurrent_machines",
+        f"machines_10000 n={machines:,} x 100 events", "perf.stress:machines_with_peak_threads",
         {"machines": machines, "events": 100}, timeout=ctx.pick(180, 60), memory_mb=8192,
     )
     if not outcome.ok:
@@ -144,3 +147,71 @@ def _machines(ctx: RunContext) -> dict[str, Any]:
         "none_lost": result["lost"] == 0 and result["stuck_runtimes"] == 0,
     }
     return {"status": "ok", "verdict": _verdict(checks), "checks": checks, **base, **result}
+
+
+# ---------------------------------------------------------------------------
+# Child-side wrappers: the workloads of perf.workloads_runtime plus the two
+# figures the dashboard reads (perf/dashboard.py headline_figures):
+# parts.stress.data.million_events.runtime.metrics and
+# parts.stress.data.machines_10000.peak_threads.
+
+
+@contextmanager
+def _metrics_at_stop(snapshots: list[dict[str, Any]]) -> Iterator[None]:
+    """Record ``Runtime.metrics`` of every runtime as ``stop`` is called.
+
+    runtime_events creates and stops its runtime itself; it stops it after
+    ``wait_idle`` returned, so the snapshot taken here covers every event.
+    The patch lives in the isolated child only and is undone on exit.
+    """
+    from statechartx.runtime import Runtime  # noqa: PLC0415
+
+    original = Runtime.stop
+
+    def stop(self: Any, *args: Any, **kwargs: Any) -> Any:
+        snapshots.append(self.metrics)
+        return original(self, *args, **kwargs)
+
+    Runtime.stop = stop  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Runtime.stop = original  # type: ignore[method-assign]
+
+
+def runtime_events_with_metrics(events: int) -> dict[str, Any]:
+    """``workloads_runtime.runtime_events`` plus the runtime's metrics snapshot."""
+    from .workloads_runtime import runtime_events  # noqa: PLC0415
+
+    snapshots: list[dict[str, Any]] = []
+    with _metrics_at_stop(snapshots):
+        result = runtime_events(events)
+    result["metrics"] = snapshots[0] if snapshots else None
+    return result
+
+
+def machines_with_peak_threads(machines: int, events: int) -> dict[str, Any]:
+    """``workloads_runtime.concurrent_machines`` plus the peak thread count.
+
+    A sampler thread reads ``threading.active_count()`` every 5 ms while the
+    workload runs; the count it records excludes the sampler itself.
+    """
+    from .workloads_runtime import concurrent_machines  # noqa: PLC0415
+
+    done = threading.Event()
+    peak = [threading.active_count()]
+
+    def sample() -> None:
+        while not done.wait(0.005):
+            peak[0] = max(peak[0], threading.active_count() - 1)
+
+    sampler = threading.Thread(target=sample, name="thread-count-sampler", daemon=True)
+    sampler.start()
+    try:
+        result = concurrent_machines(machines, events)
+    finally:
+        done.set()
+        sampler.join(5.0)
+    result["peak_threads"] = peak[0]
+    result["peak_threads_sampling"] = "threading.active_count() every 5 ms, sampler excluded"
+    return result

@@ -382,6 +382,9 @@ class Interpreter:
         # in blocks; see _flush_phase.
         self._executor = region_executor
         self._deferred: list[tuple[int, Any]] | None = None
+        # States exited by a deferred microstep, removed after their exit
+        # actions ran.
+        self._leaving: list[int] = []
         # Domains of history-target transitions for the current microstep.
         self._frozen_domains: dict[int, int | None] | None = None
         self._region_of: Any = None
@@ -1203,6 +1206,8 @@ class Interpreter:
             self._exit_states(exits)
             if deferring:
                 self._flush_phase(event)
+                self._config.difference_update(self._leaving)
+                self._leaving.clear()
 
         # 3. Transition actions, in the order the transitions were selected.
         # With regions as actors, a transition runs in its source's region
@@ -1369,6 +1374,8 @@ class Interpreter:
 
         nodes = m.nodes
         executor = self._executor
+        deferring = self._deferred is not None
+        leaving = self._leaving
         for s in exits:
             node = nodes[s]
             if node.on_exit:
@@ -1376,7 +1383,12 @@ class Interpreter:
                     self._call(action, s)
             if self._invocations:
                 self._cancel_invocations(s)
-            config.discard(s)
+            if deferring:
+                # Region exit actions run after this loop; until then the
+                # state stays in the configuration, as it would sequentially.
+                leaving.append(s)
+            else:
+                config.discard(s)
             p = parent[s]
             if active_child.get(p) == s:
                 del active_child[p]

@@ -221,7 +221,10 @@ def aggregate(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
         for key, value in snap.items():
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 continue
-            if key.endswith("_total") or key == "statechartx_mailbox_depth":
+            if key.startswith("statechartx_gc_"):
+                # Process-wide figures, the same in every snapshot.
+                result[key] = max(result.get(key, 0), value)
+            elif key.endswith("_total") or key == "statechartx_mailbox_depth":
                 result[key] = result.get(key, 0) + value
             elif key.endswith("_max"):
                 result[key] = max(result.get(key, 0), value)

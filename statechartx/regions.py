@@ -26,8 +26,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from . import tracing
-from .actors import Actor
-from .errors import ActorCrashed, ShutdownTimeout
+from .actors import Actor, ThreadDispatcher
+from .errors import ActorCrashed, ShutdownTimeout, StatechartxError
 
 if TYPE_CHECKING:
     from .interpreter import RegionTask
@@ -51,14 +51,19 @@ def in_region_of(runtime: Runtime) -> bool:
 
 
 class _Countdown:
-    """Counts finished tasks of one phase; the last one wakes the waiter."""
+    """Counts finished tasks of one phase; the last one wakes the waiter.
 
-    __slots__ = ("remaining", "lock", "done")
+    ``failure`` records an exception that escaped a task (a crash of its
+    region actor), which the waiter raises as ``ActorCrashed``.
+    """
+
+    __slots__ = ("remaining", "lock", "done", "failure")
 
     def __init__(self, count: int) -> None:
         self.remaining = count
         self.lock = threading.Lock()
         self.done = threading.Event()
+        self.failure: tuple[str, BaseException] | None = None
 
     def finish_one(self) -> None:
         with self.lock:
@@ -74,6 +79,14 @@ class RegionActors:
     def __init__(self, runtime: Runtime, *, keep: bool = True) -> None:
         self.runtime = runtime
         self.keep = keep
+        # Region actors must not share the runtime's pool: the runtime's turn
+        # holds a worker while it waits for their tasks, so with few workers
+        # they would never run. Without a region dispatcher they get threads.
+        self._dispatcher = runtime._region_dispatcher
+        self._own_dispatcher: ThreadDispatcher | None = None
+        if self._dispatcher is None:
+            self._own_dispatcher = ThreadDispatcher(f"{runtime.name}.regions")
+            self._dispatcher = self._own_dispatcher
         self._actors: dict[str, Actor] = {}
         self._stopping: list[Actor] = []
         self._closed = False
@@ -90,6 +103,9 @@ class RegionActors:
         """Stop the regions' actors unless they are kept for the runtime's life."""
         if self.keep:
             return
+        # Forget actors stopped on earlier exits once they have ended, so
+        # that entering and leaving the state keeps no growing list.
+        self._stopping = [a for a in self._stopping if not a.state.terminal]
         for region in regions:
             actor = self._actors.pop(region, None)
             if actor is not None:
@@ -108,7 +124,13 @@ class RegionActors:
                 # of a nested parallel state: start its actor now.
                 actor = self._actors[task.region] = self._spawn(task.region)
             involved.append(actor)
-            actor.send((task, countdown, runtime))
+            try:
+                actor.send((task, countdown, runtime))
+            except StatechartxError as exc:
+                raise ActorCrashed(
+                    f"region actor {actor.name!r} of runtime {runtime.name!r} "
+                    f"no longer takes tasks ({actor.state.value})"
+                ) from exc
         tracer = tracing.active_tracer()
         start = tracer.getts() if tracer is not None else 0.0
         while not countdown.done.wait(_LIVENESS_INTERVAL):
@@ -121,6 +143,13 @@ class RegionActors:
                     )
         if tracer is not None:
             tracing.span(tracer, "wait:barrier", start, {"regions": len(tasks)})
+        if countdown.failure is not None:
+            region, error = countdown.failure
+            self._actors.pop(region, None)
+            raise ActorCrashed(
+                f"region actor for {region!r} of runtime {runtime.name!r} "
+                f"crashed running its task: {error!r}"
+            ) from error
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -130,7 +159,7 @@ class RegionActors:
         actor = Actor(name, handler=_run_region_task)
         runtime.supervisor.spawn(
             actor,
-            dispatcher=runtime._region_dispatcher or runtime._dispatcher,
+            dispatcher=self._dispatcher,
             strategy="stop",
             thread_name=name,
         )
@@ -152,6 +181,8 @@ class RegionActors:
         for actor in actors:
             actor.request_stop()
         stuck = [actor for actor in actors if not actor.join(timeout)]
+        if self._own_dispatcher is not None:
+            self._own_dispatcher.shutdown(timeout)
         if stuck:
             names = ", ".join(repr(a.name) for a in stuck)
             raise ShutdownTimeout(
@@ -169,6 +200,12 @@ def _run_region_task(message: Any) -> None:
         task.run()
         if tracer is not None:
             tracing.span(tracer, f"region task {task.region}", start)
+    except BaseException as error:
+        # RegionTask.run turns user exceptions into error.execution, so this
+        # is a crash: the runtime raises it after the barrier, and the
+        # region actor ends (strategy "stop") and is replaced on next use.
+        countdown.failure = (task.region, error)
+        raise
     finally:
         _local.runtime = None
         countdown.finish_one()

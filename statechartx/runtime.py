@@ -24,7 +24,7 @@ from typing import Any
 
 from .actors import Actor, Dispatcher, Supervisor
 from .actors.actor import DEFAULT_STOP_TIMEOUT
-from .errors import InterpreterNotRunning, MailboxFull, StatechartxError
+from .errors import ChartError, InterpreterNotRunning, MailboxFull, StatechartxError
 from .events import Event, make_event
 from .interpreter import Interpreter, RegionExecutor
 from .machine import PARALLEL, Machine
@@ -130,6 +130,10 @@ class Runtime:
     ``policy`` bound the mailbox ("block", "reject" or "drop_oldest").
     ``concurrent_regions=True`` hosts the regions of every parallel state in
     region actors; a ``Parallel(concurrent=True)`` asks for it per state.
+    Region actors run on ``region_dispatcher`` (default: a thread each) and
+    are kept while the runtime lives unless ``keep_region_actors=False``,
+    which stops them whenever their parallel state is exited (slower to
+    re-enter, measured in docs/performance.md).
     ``data`` is the initial datamodel (copied on every start and restart).
     ``on_finish(runtime, done_data)`` runs on the actor's thread, once, after
     the macrostep in which the machine entered a top-level final state; an
@@ -152,6 +156,7 @@ class Runtime:
         put_timeout: float = 5.0,
         concurrent_regions: bool = False,
         region_dispatcher: Dispatcher | None = None,
+        keep_region_actors: bool = True,
         data: dict[str, Any] | None = None,
         strategy: str = "restart",
         max_restarts: int = 3,
@@ -167,7 +172,14 @@ class Runtime:
         self._owns_supervisor = supervisor is None
         self.supervisor = supervisor or Supervisor(f"{self.name}.supervisor")
         self._dispatcher = dispatcher
+        if region_dispatcher is not None and region_dispatcher is dispatcher:
+            raise ValueError(
+                f"runtime {self.name!r}: region_dispatcher must differ from "
+                "the runtime's dispatcher, because the runtime holds its worker "
+                "while it waits for the regions; give regions their own pool"
+            )
         self._region_dispatcher = region_dispatcher
+        self._keep_region_actors = keep_region_actors
         self._concurrent_regions = concurrent_regions
         self._initial_data = dict(data) if data else {}
         self._strategy = strategy
@@ -184,6 +196,7 @@ class Runtime:
             batch_size=batch_size,
         )
         self._put = self._actor.send
+        self._actor.mailbox.on_drop = _fail_dropped_request
         # Read with len() for the depth metric only; an atomic read on both
         # builds, and never used to make a decision.
         self._queue = self._actor.mailbox._deque
@@ -255,8 +268,9 @@ class Runtime:
         its stack when it does not stop within ``timeout`` seconds.
         """
         with self._lifecycle:
-            if self._stopped:
+            if self._stopped and self._actor.state.terminal:
                 return []
+            # A second stop after ShutdownTimeout waits again.
             self._stopped = True
         if _registry.get(self.name) is self:
             del _registry[self.name]
@@ -335,10 +349,17 @@ class Runtime:
     def send_many(self, events: Iterable[str | Event]) -> None:
         """Queue several events in order (one call, same rules as ``send``)."""
         put = self._put
-        for event in events:
-            if event.__class__ is not Event:
-                event = Event(event)  # type: ignore[arg-type]
-            put((event, _perf_ns()))
+        try:
+            for event in events:
+                if event.__class__ is not Event:
+                    event = make_event(event)  # type: ignore[arg-type]
+                put((event, _perf_ns()))
+        except MailboxFull:
+            raise
+        except StatechartxError as exc:
+            raise InterpreterNotRunning(
+                f"cannot send: runtime {self.name!r} is stopping or stopped"
+            ) from exc
 
     def cancel(self, sendid: str) -> bool:
         """Cancel a delayed event; returns whether it was still pending."""
@@ -393,9 +414,20 @@ class Runtime:
             )
         request = _Request("transition_to", state_id)
         if timeout is None:
-            self._put(request)
+            self._put_request(request, f"transition_to({state_id!r})")
         else:
             self._request(request, timeout, f"transition_to({state_id!r})")
+
+    def _put_request(self, request: _Request, what: str) -> None:
+        # Requests skip the capacity check: a caller waits on each, and the
+        # overflow policy is for events (a full mailbox must not make
+        # wait_idle raise or evict an event for it).
+        try:
+            self._actor.mailbox.put_unbounded(request)
+        except StatechartxError as exc:
+            raise InterpreterNotRunning(
+                f"cannot {what}: runtime {self.name!r} is stopping or stopped"
+            ) from exc
 
     def _request(self, request: _Request, timeout: float, what: str) -> Any:
         if self._actor.runs_on_current_thread() or in_region_of(self):
@@ -404,14 +436,7 @@ class Runtime:
                 "own thread (inside an action), where waiting would deadlock; "
                 "use ctx.send() to queue the event instead"
             )
-        try:
-            self._put(request, timeout)
-        except StatechartxError as exc:
-            if isinstance(exc, MailboxFull):
-                raise
-            raise InterpreterNotRunning(
-                f"cannot {what}: runtime {self.name!r} is stopping or stopped"
-            ) from exc
+        self._put_request(request, what)
         if not request.done.wait(timeout):
             raise CallTimeout(
                 f"{what} on runtime {self.name!r} did not complete within "
@@ -502,7 +527,7 @@ class Runtime:
 
             if self._regions is not None:
                 self._regions.close()
-            self._regions = RegionActors(self)
+            self._regions = RegionActors(self, keep=self._keep_region_actors)
             executor = self._regions
         options: dict[str, Any] = {}
         if self._max_microsteps is not None:
@@ -630,9 +655,12 @@ class Runtime:
                 request.finish(None)
             else:  # pragma: no cover - internal invariant
                 raise AssertionError(f"unknown request kind {kind!r}")
-        except StatechartxError as exc:
+        except (InterpreterNotRunning, ChartError) as exc:
+            # The caller's mistake or a finished machine: report, no crash.
             request.finish(error=exc)
         except BaseException as exc:
+            # Anything else is a crash, handled by the supervisor's strategy
+            # exactly as when it happens for an event sent with send().
             request.finish(error=exc)
             raise
 
@@ -749,6 +777,18 @@ class Runtime:
         """Make this runtime reachable by name as a send target of others."""
         _registry[self.name] = self
         return self
+
+
+def _fail_dropped_request(message: object) -> None:
+    # A request evicted by "drop_oldest" (put before the mailbox filled)
+    # would leave its caller waiting until the timeout.
+    if isinstance(message, _Request):
+        message.finish(
+            error=MailboxFull(
+                f"{message.kind} request dropped by a full mailbox under the "
+                "drop_oldest policy; retry it or give the mailbox more capacity"
+            )
+        )
 
 
 # Runtimes reachable by name from other runtimes' actions (``register``).

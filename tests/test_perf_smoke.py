@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from perf import charts, report, scalability, workloads  # noqa: E402
+from perf import charts, dashboard, peers, regions_scale, report, scalability, stress, timeline, workloads  # noqa: E402
 from perf.__main__ import PARTS, main  # noqa: E402
 from perf.isolate import run_isolated  # noqa: E402
 from perf.suite import RunContext  # noqa: E402
@@ -25,7 +25,7 @@ from statechartx import Interpreter, Machine  # noqa: E402
 
 
 def test_parts_registered() -> None:
-    assert list(PARTS) == ["benchmarks", "stress", "breaking", "scalability", "profiles"]
+    assert list(PARTS) == ["benchmarks", "stress", "breaking", "scalability", "profiles", "timeline"]
 
 
 @pytest.mark.timeout(30)
@@ -107,6 +107,111 @@ def test_report_marks_missing_measures(tmp_path: Path) -> None:
 def test_context_picks_quick_value(tmp_path: Path) -> None:
     ctx = RunContext(build="gil", quick=True, out_dir=tmp_path)
     assert ctx.pick(1_000_000, 100_000) == 100_000
+
+
+@pytest.mark.timeout(90)
+def test_timeline_records_valid_trace(tmp_path: Path) -> None:
+    pytest.importorskip("viztracer")
+    trace = tmp_path / "timeline.json"
+    outcome = run_isolated("perf.timeline:record", {"output": str(trace)}, timeout=80, memory_mb=2048)
+    assert outcome.status == "ok", outcome.error
+    result = outcome.result or {}
+    assert result["check"]["problems"] == []
+    assert result["check"]["ok"] is True
+    assert set(timeline.EXPECTED_TRACKS) <= set(result["check"]["actor_tracks"])
+    threads = {row["thread"] for row in result["summary"]}
+    assert set(timeline.EXPECTED_TRACKS) <= threads
+    assert trace.is_file()
+
+
+def test_timeline_check_names_missing_tracks(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    trace.write_text(json.dumps({"traceEvents": [
+        {"ph": "M", "pid": 1, "tid": 7, "name": "thread_name", "args": {"name": "runtime:a"}},
+        {"ph": "M", "pid": 1, "tid": 8, "name": "thread_name", "args": {"name": "runtime:a"}},
+        {"ph": "X", "pid": 1, "tid": 7, "name": "macrostep go", "cat": "statechartx", "ts": 0, "dur": 1},
+        {"pid": 1, "tid": 7, "name": "no phase"},
+    ]}), encoding="utf-8")
+    result = timeline.check_trace(trace, ["runtime:a", "runtime:b"], ("wait:park",))
+    assert result["ok"] is False
+    assert "2 tracks named 'runtime:a'; expected one" in result["problems"]
+    assert "no track named 'runtime:b'" in result["problems"]
+    assert "no 'wait:park' span" in result["problems"]
+    assert "1 event(s) without a phase 'ph'" in result["problems"]
+
+
+def test_timeline_check_rejects_non_json(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    trace.write_text("{not json", encoding="utf-8")
+    result = timeline.check_trace(trace)
+    assert result["ok"] is False
+    assert result["problems"][0].startswith("not readable as JSON")
+
+
+@pytest.mark.timeout(60)
+def test_stress_wrappers_feed_dashboard() -> None:
+    events = stress.runtime_events_with_metrics(events=1_000)
+    assert events["lost"] == 0
+    assert events["metrics"]["statechartx_events_processed_total"] == 1_000
+    machines = stress.machines_with_peak_threads(machines=20, events=5)
+    assert machines["lost"] == 0
+    # The main thread plus at least one pool worker.
+    assert machines["peak_threads"] >= 2
+    run = {"parts": {"stress": {"status": "ok", "data": {
+        "million_events": {"status": "ok", "runtime": {"status": "ok", **events}},
+        "machines_10000": {"status": "ok", **machines},
+    }}}}
+    figures = dashboard.headline_figures(run)
+    assert figures["thread_count"][0] == machines["peak_threads"]
+    assert "latency_p50_us" in figures
+    assert "gc_pause_ms" in figures
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("library", peers.LIBRARIES, ids=lambda cls: cls.name)
+@pytest.mark.parametrize("workload", list(peers.WORKLOADS))
+def test_peer_workload_runs_and_verifies(library: type, workload: str) -> None:
+    if peers._version(library.distribution) is None:
+        pytest.skip(f"{library.distribution} is not installed")
+    case = getattr(library(), workload)()
+    result = peers.time_case(case, samples=2, sample_s=0.001)
+    assert result["status"] == "ok"
+    assert result["median"] > 0
+    # time_case verified the configuration; an odd count must fail the check
+    # of a toggling workload, which shows that verify can fail.
+    if workload != "construction":
+        with pytest.raises(AssertionError):
+            case.verify(result["operations"] + 1)
+
+
+def test_peers_report_shows_ratio_and_reasons() -> None:
+    document = {
+        "quick": True,
+        "workloads": {"ping_pong": "two states"},
+        "timing": {"samples": 5, "min_sample_s": 0.02},
+        "environment": {"python_version": "3.13.0", "gil_enabled": True, "cpu_count": 2},
+        "libraries": {
+            "statechartx": {"version": "0.1.0", "workloads": {"ping_pong": {"status": "ok", "median": 1e-6}}},
+            "sismic": {"version": "1.6", "workloads": {"ping_pong": {"status": "ok", "median": 5e-5, "ratio": 0.02}}},
+            "other": {"version": None, "workloads": {"ping_pong": {"status": "not supported", "reason": "not installed"}}},
+        },
+    }
+    text = peers.render(document)
+    assert "| ping_pong | two states | 1.00 us | 50.00 us (0.02) | not supported: not installed |" in text
+
+
+@pytest.mark.timeout(60)
+def test_regions_scale_measures_small_chart() -> None:
+    result = regions_scale.scale(regions=5, broadcasts=3)
+    assert result["threads_added"] >= 5
+    assert result["threads_left_after_stop"] == 0
+    pooled = regions_scale.scale(regions=20, broadcasts=2, pool_workers=2)
+    assert pooled["threads_added"] <= 3
+    for keep in (True, False):
+        cycles = regions_scale.keep_cycles(regions=5, cycles=2, keep=keep)
+        assert cycles["keep"] is keep
+    busy = regions_scale.busy(regions=2, work=100, events=2, concurrent=True)
+    assert busy["pairs"] == 2
 
 
 def _running_without_gil() -> bool:

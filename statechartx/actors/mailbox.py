@@ -116,6 +116,7 @@ class Mailbox:
         "_capacity",
         "_closed",
         "_consumer_ident",
+        "on_drop",
         "_control",
         "_deque",
         "_extend",
@@ -207,6 +208,9 @@ class Mailbox:
         self._dropped = 0
         self._control = 0
         self._consumer_ident: int | None = None
+        #: Called with each message the "drop_oldest" policy evicts, under the
+        #: mailbox lock; the owner uses it to fail requests nobody will answer.
+        self.on_drop: Callable[[object], object] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -267,12 +271,37 @@ class Mailbox:
             self._wait_for_space_locked(message, capacity, timeout)
         self._append(message)
 
+    def put_unbounded(self, message: object) -> None:
+        """Append ``message`` past the capacity check, never waiting.
+
+        For the few messages an owner must not lose to its own overflow
+        policy, such as requests a caller waits on. Raises ``MailboxClosed``
+        once the actor is stopping or stopped; counts like any message.
+        """
+        with self._lock:
+            if self._closed:
+                self._rejected += 1
+                raise MailboxClosed(
+                    f"mailbox {self.name!r} is closed: its actor is stopping or "
+                    f"stopped, so the message {reprlib.repr(message)} was rejected"
+                )
+            self._append(message)
+        if self._parked:
+            self._unpark()
+
     def _drop_oldest_locked(self, capacity: int) -> None:
         try:
-            self._popleft()
+            dropped_message = self._popleft()
         except IndexError:
             # The consumer emptied the deque after the length check.
             return
+        on_drop = self.on_drop
+        if on_drop is not None:
+            # Under the lock, so keep it short: it only fails a waiter.
+            try:
+                on_drop(dropped_message)
+            except Exception:  # noqa: BLE001 - a hook must not break the producer
+                logger.exception("on_drop hook of mailbox %r raised", self.name)
         self._dropped += 1
         dropped = self._dropped
         # Log on the 1st, 2nd, 4th, 8th... drop so an overload leaves a
@@ -492,18 +521,22 @@ class Mailbox:
 
     def _take_all(self, marker: object = _NO_MARKER) -> list[object]:
         # Caller holds _lock. Pops until empty; a control marker is left out
-        # of the result and of the dropped count.
+        # of the result and of the dropped count. It pops from the right end
+        # while the consumer may still pop from the left, so the consumer
+        # processes a prefix of the messages and the result is the suffix:
+        # no message after a taken one is processed.
         taken: list[object] = []
-        popleft = self._popleft
+        pop = self._deque.pop
         while True:
             try:
-                message = popleft()
+                message = pop()
             except IndexError:
                 break
             if message is marker:
                 self._control -= 1
             else:
                 taken.append(message)
+        taken.reverse()
         self._dropped += len(taken)
         return taken
 
