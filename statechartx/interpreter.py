@@ -366,6 +366,8 @@ class Interpreter:
         # int attribute read is atomic on both builds).
         self.microsteps_total = 0
         self.errors_total = 0
+        # True from the moment a top-level final state is entered.
+        self.final_reached = False
 
         # Virtual clock for delayed events of the synchronous host.
         self._clock = 0.0
@@ -1591,6 +1593,9 @@ class Interpreter:
         m = self.machine
         p = m.parent[s]
         if p == 0:
+            # Set before the exit actions run, so that a host that sees an
+            # event they send also sees that the machine is finishing.
+            self.final_reached = True
             if self._deferred is not None:
                 # Callbacks queued so far run before the exit actions of
                 # the whole configuration, as they would sequentially.

@@ -398,10 +398,18 @@ class RuntimeSessions:
     def _cancel_child(self, parent: str, invokeid: str, child: str) -> None:
         """Unlink an invoked child, then stop it (the parent's thread)."""
         with self._lock:
+            session = self._sessions.get(child)
+            interpreter = session.runtime._interpreter if session is not None else None
+            if interpreter is not None and interpreter.final_reached:
+                # The child finished before this cancel: its exit actions ran
+                # (what they sent reached the parent first) and its
+                # done.invoke must follow, so it keeps its link and retires
+                # itself. The flag is set before those sends, which take
+                # this lock, so the parent cannot see one without the other.
+                return
             parent_session = self._sessions.get(parent)
             if parent_session is not None and parent_session.children.get(invokeid) == child:
                 del parent_session.children[invokeid]
-            session = self._sessions.get(child)
         if session is not None:
             # The child leaves through its exit actions; what they send to
             # its parent is dropped because the link is gone.

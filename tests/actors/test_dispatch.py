@@ -89,8 +89,11 @@ def test_pool_turns_are_fair(gate: Gate) -> None:
     assert len(order) == 1_001 + 5
     positions = [order.index(actor.name) for actor in quiet]
     # chatty's current turn ends after at most `batch` messages, then the
-    # quiet actors run before its next turn.
-    assert max(positions) < batch + 5, positions
+    # quiet actors run before its next turn. A quiet actor whose first turn
+    # (its start) was still queued when its message arrived may go once
+    # behind chatty, which a free-threaded run shows: one extra batch at
+    # most, never starvation.
+    assert max(positions) < 2 * batch + 5, positions
 
 
 @pytest.mark.timeout(60)
