@@ -125,10 +125,9 @@ def run_trace(args: argparse.Namespace) -> int:
 
 
 def _print_summary(rows: list[dict[str, Any]]) -> None:
-    print(f"{'thread':40} {'busy ms':>10} {'wait ms':>10}  longest waits")
-    for row in rows:
-        waits = ", ".join(f"{w['name']} {w['ms']} ms" for w in row["longest_waits"])
-        print(f"{row['thread']:40} {row['busy_ms']:>10} {row['wait_ms']:>10}  {waits}")
+    from .tracing import format_summary
+
+    print(format_summary(rows))
 
 
 def add_trace_command(subparsers: Any) -> None:

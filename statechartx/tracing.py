@@ -30,7 +30,7 @@ from typing import Any
 
 from .actors import hooks
 
-__all__ = ["Tracing", "active_tracer", "span", "summarize"]
+__all__ = ["Tracing", "active_tracer", "format_summary", "span", "summarize"]
 
 # The tracer statechartx reports into, or None. Read by runtimes when they
 # start and by the wait listener; replaced by one reference assignment.
@@ -210,3 +210,12 @@ def summarize(path: str, top: int = 3) -> list[dict[str, Any]]:
         rows.append(row)
     rows.sort(key=lambda r: r["thread"])
     return rows
+
+
+def format_summary(rows: list[dict[str, Any]]) -> str:
+    """Return the rows of ``summarize`` as an aligned text table."""
+    lines = [f"{'thread':40} {'busy ms':>10} {'wait ms':>10}  longest waits"]
+    for row in rows:
+        waits = ", ".join(f"{w['name']} {w['ms']} ms" for w in row["longest_waits"])
+        lines.append(f"{row['thread']:40} {row['busy_ms']:>10} {row['wait_ms']:>10}  {waits}")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from statechartx.tracing import summarize  # noqa: E402
+from statechartx.tracing import format_summary, summarize  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
-    print(f"{'thread':40} {'busy ms':>10} {'wait ms':>10}  longest waits")
-    for row in rows:
-        waits = ", ".join(f"{w['name']} {w['ms']} ms" for w in row["longest_waits"])
-        print(f"{row['thread']:40} {row['busy_ms']:>10} {row['wait_ms']:>10}  {waits}")
+    print(format_summary(rows))
     return 0
 
 
