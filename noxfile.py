@@ -42,13 +42,14 @@ def expose_pyenv_versions() -> None:
 
     pyenv's shims run only the selected versions, and nox finds pyenv
     interpreters through them, so an installed but unselected 3.12 would be
-    skipped as missing. When PYENV_VERSION is unset this appends the newest
-    installed patch release of each missing minor version to the selection,
-    for this nox process only. The selected version stays first, so
-    ``python3`` keeps its meaning. An explicit PYENV_VERSION is left alone.
+    skipped as missing. This appends the newest installed patch release of
+    each missing minor version to the selection, for this nox process only.
+    The selection is PYENV_VERSION when set (a pyenv shim that started nox
+    sets it to the global version) or else ``pyenv version-name``; it stays
+    first, so ``python3`` keeps its meaning.
     """
     pyenv = shutil.which("pyenv")
-    if pyenv is None or os.environ.get("PYENV_VERSION"):
+    if pyenv is None:
         return
     try:
         completed = subprocess.run(
@@ -59,7 +60,7 @@ def expose_pyenv_versions() -> None:
         ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return
-    selected = completed.stdout.strip()
+    selected = os.environ.get("PYENV_VERSION") or completed.stdout.strip()
     versions = Path(root) / "versions"
     if completed.returncode != 0 or not selected or not versions.is_dir():
         return
@@ -126,26 +127,56 @@ def provision_freethreaded_python(session: nox.Session) -> str:
     return lines[-1]
 
 
-class FreethreadedEnv:
-    """A virtual environment under .nox/ made with the free-threaded CPython.
+def find_gil_python(session: nox.Session, minor: str) -> str:
+    """Return the path of a GIL build of CPython ``minor``, or fail the session.
+
+    The performance comparison needs it: a missing interpreter must stop the
+    main job with an error, not skip half of it.
+    """
+    candidate = shutil.which(f"python{minor}")
+    if candidate is not None:
+        probe = subprocess.run(
+            [candidate, "-c",
+             "import sys, sysconfig; "
+             "print('%d.%d' % sys.version_info[:2], sysconfig.get_config_var('Py_GIL_DISABLED') or 0)"],
+            capture_output=True, text=True, timeout=60,
+        )
+        if probe.returncode == 0 and probe.stdout.split() == [minor, "0"]:
+            return candidate
+    session.error(
+        f"no GIL build of CPython {minor} found (python{minor} on PATH, pyenv "
+        f"versions included); install it, for example with 'pyenv install {minor}', "
+        "because the performance suite compares it with the free-threaded build"
+    )
+    raise AssertionError("unreachable")  # session.error raises
+
+
+class ManagedEnv:
+    """A virtual environment under .nox/ made with a given interpreter.
 
     Nox treats these sessions as ``python=False``, so this class does what
     nox's own environments do: recreate the folder on every run and put its
-    ``bin`` first on PATH for the commands it runs.
+    ``bin`` first on PATH for the commands it runs. ``PYTHON_GIL`` is set to
+    0 for the free-threaded build.
     """
 
-    def __init__(self, session: nox.Session) -> None:
+    def __init__(self, session: nox.Session, freethreaded: bool = True) -> None:
         self.session = session
+        self.freethreaded = freethreaded
         self.location = ROOT / ".nox" / session.name
         self.bin = self.location / ("Scripts" if os.name == "nt" else "bin")
         self.env = {
-            "PYTHON_GIL": "0",
             "VIRTUAL_ENV": str(self.location),
             "PATH": os.pathsep.join([str(self.bin), os.environ.get("PATH", "")]),
         }
+        if freethreaded:
+            self.env["PYTHON_GIL"] = "0"
 
     def create(self) -> None:
-        python = provision_freethreaded_python(self.session)
+        if self.freethreaded:
+            python = provision_freethreaded_python(self.session)
+        else:
+            python = find_gil_python(self.session, PERF_GIL_PYTHON)
         self.session.run(
             python, "-m", "venv", "--clear", str(self.location),
             external=True, env=self.env,
@@ -174,7 +205,7 @@ def tests_gil(session: nox.Session) -> None:
 @nox.session(name="tests-nogil", python=False)
 def tests_nogil(session: nox.Session) -> None:
     """Run the tests on the free-threaded build with PYTHON_GIL=0."""
-    environment = FreethreadedEnv(session)
+    environment = ManagedEnv(session)
     environment.create()
     environment.install(".[test]")
     environment.run("pytest", *pytest_arguments(session))
@@ -188,19 +219,21 @@ def tests(session: nox.Session) -> None:
     session.notify("tests-nogil")
 
 
-@nox.session(name="perf-gil", python=PERF_GIL_PYTHON)
+@nox.session(name="perf-gil", python=False)
 def perf_gil(session: nox.Session) -> None:
     """Run the performance suite on the GIL build (python -m perf --build gil)."""
     require_perf_suite(session)
-    session.install(".[perf]")
-    session.run("python", "-m", "perf", "--build", "gil", *session.posargs)
+    environment = ManagedEnv(session, freethreaded=False)
+    environment.create()
+    environment.install(".[perf]")
+    environment.run("python", "-m", "perf", "--build", "gil", *session.posargs)
 
 
 @nox.session(name="perf-nogil", python=False)
 def perf_nogil(session: nox.Session) -> None:
     """Run the performance suite on the free-threaded build with PYTHON_GIL=0."""
     require_perf_suite(session)
-    environment = FreethreadedEnv(session)
+    environment = ManagedEnv(session)
     environment.create()
     environment.install(".[perf]")
     environment.run("python", "-m", "perf", "--build", "nogil", *session.posargs)

@@ -160,7 +160,7 @@ def _run_title(run: dict[str, Any]) -> str:
 def _environment(run: dict[str, Any]) -> list[str]:
     env = run.get("environment", {})
     return [
-        f"- **{_run_title(run)}**, `{env.get('executable')}`, PYTHON_GIL={env.get('python_gil_env')}",
+        f"- **{_run_title(run)}**, `{env.get('executable')}`, PYTHON_GIL={env.get('python_gil_env') or 'unset'}",
         f"  - machine: {env.get('cpu_model')}, {env.get('cpu_count')} CPUs, "
         f"{(env.get('memory_total_mb') or 0) / 1024:.0f} GiB, {env.get('platform')}, "
         f"load average {env.get('load_avg_1min') or 0:.2f} at start",
@@ -190,7 +190,18 @@ def _targets_section(runs: list[dict[str, Any]]) -> list[str]:
         for result in evaluated:
             row += [result[i]["value"], _verdict(result[i]["passed"])]
         rows.append(row)
-    return ["## Targets", ""] + _table(header, rows)
+    intro = [
+        "## Targets",
+        "",
+        "The seed targets of the project's design, with the figure of the "
+        "original Go statechartx where one was published. A FAIL marks a "
+        "target not met on this machine; the run itself still succeeded. "
+        "Figures taken under load are upper bounds (see the load average "
+        "above), and the two builds may differ in patch release as well as "
+        "in the GIL (see the interpreter lines above).",
+        "",
+    ]
+    return intro + _table(header, rows)
 
 
 def _benchmarks_section(runs: list[dict[str, Any]]) -> list[str]:

@@ -1702,8 +1702,20 @@ class Interpreter:
             return None
 
     def _queue_error(self, exc: Exception, where: str) -> None:
-        logger.debug("error.execution in %s of %s: %r", where, self.session_id, exc)
         self.errors_total += 1
+        count = self.errors_total
+        # The 1st, 2nd, 4th, 8th... error of an interpreter is logged at
+        # WARNING, so a failing callback is visible without one line per
+        # event; every error is logged at DEBUG.
+        level = logging.WARNING if count & (count - 1) == 0 else logging.DEBUG
+        logger.log(
+            level,
+            "error.execution in %s of %s (%d so far): %r",
+            where,
+            self.session_id,
+            count,
+            exc,
+        )
         self._internal.append(Event("error.execution", exc, type="platform"))
 
     def _notify(self, record: Microstep) -> None:

@@ -430,6 +430,10 @@ class Runtime:
             ) from exc
 
     def _request(self, request: _Request, timeout: float, what: str) -> Any:
+        if not self._started:
+            raise InterpreterNotRunning(
+                f"cannot {what}: runtime {self.name!r} is not started; call start() first"
+            )
         if self._actor.runs_on_current_thread() or in_region_of(self):
             raise StatechartxError(
                 f"{what} on runtime {self.name!r} was called from the runtime's "
