@@ -571,8 +571,10 @@ def timer_machine() -> Machine:
             ctx.data["done"].set()
 
     def send_later(ctx: Any) -> None:
-        label, delay = ctx.event.data
-        ctx.data["sendids"].append(ctx.send("tick", label, delay=delay))
+        # One (label, delay) pair, or a list of them sent in one macrostep.
+        pairs = ctx.event.data if isinstance(ctx.event.data, list) else [ctx.event.data]
+        for label, delay in pairs:
+            ctx.data["sendids"].append(ctx.send("tick", label, delay=delay))
 
     return Machine(
         State(
@@ -600,11 +602,12 @@ def timer_data(last: Any) -> dict[str, Any]:
 def test_delayed_events_arrive_in_delay_order() -> None:
     data = timer_data(last="d")
     with Runtime(timer_machine(), name="delay-order", data=data) as rt:
-        # Scheduled out of order; 100 ms apart, far more than scheduling takes.
-        rt.send("tick", "c", delay=0.3)
-        rt.send("tick", "a", delay=0.1)
-        rt.send("tick", "d", delay=0.4)
-        rt.send("tick", "b", delay=0.2)
+        # Scheduled out of order, 0.5 s apart: far more than four sends take,
+        # even on a loaded two-core machine.
+        rt.send("tick", "c", delay=1.5)
+        rt.send("tick", "a", delay=0.5)
+        rt.send("tick", "d", delay=2.0)
+        rt.send("tick", "b", delay=1.0)
         assert data["done"].wait(WAIT)
     assert data["arrivals"] == ["a", "b", "c", "d"]
 
@@ -613,9 +616,9 @@ def test_delayed_events_arrive_in_delay_order() -> None:
 def test_delayed_send_from_action_arrives_in_order() -> None:
     data = timer_data(last="z")
     with Runtime(timer_machine(), name="delay-action", data=data) as rt:
-        rt.send("later", ("z", 0.3))
-        rt.send("later", ("x", 0.1))
-        rt.send("later", ("y", 0.2))
+        # One action schedules all three, so their delays count from the
+        # same moment however loaded the machine is.
+        rt.send("later", [("z", 0.3), ("x", 0.1), ("y", 0.2)])
         assert data["done"].wait(WAIT)
     assert data["arrivals"] == ["x", "y", "z"]
     assert len(set(data["sendids"])) == 3
@@ -625,9 +628,9 @@ def test_delayed_send_from_action_arrives_in_order() -> None:
 def test_cancel_prevents_delivery() -> None:
     data = timer_data(last="marker")
     with Runtime(timer_machine(), name="cancel", data=data) as rt:
-        doomed = rt.send("tick", "doomed", delay=0.2)
+        doomed = rt.send("tick", "doomed", delay=1.0)
         assert doomed is not None
-        rt.send("tick", "marker", delay=0.4)
+        rt.send("tick", "marker", delay=1.5)
         assert rt.cancel(doomed) is True
         assert rt.cancel(doomed) is False
         # Timers fire in due order, so the marker proves the doomed one's
@@ -640,8 +643,9 @@ def test_cancel_prevents_delivery() -> None:
 def test_cancel_from_action_prevents_delivery() -> None:
     data = timer_data(last="marker")
     with Runtime(timer_machine(), name="cancel-action", data=data) as rt:
-        rt.send("later", ("doomed", 0.2))
-        rt.send("later", ("marker", 0.4))
+        # Delays longer than a loaded machine may take to reach the cancel.
+        rt.send("later", ("doomed", 2.0))
+        rt.send("later", ("marker", 2.5))
         assert rt.wait_idle(WAIT)
         rt.send("cancel", data["sendids"][0])
         assert data["done"].wait(WAIT)
@@ -660,10 +664,11 @@ def test_no_timer_fires_after_stop(caplog: pytest.LogCaptureFixture) -> None:
     try:
         stopped.start()
         witness.start()
-        stopped.send("tick", "direct", delay=0.1)
-        stopped.send("later", ("from-action", 0.1))
+        # The stop must come before these are due, on a loaded machine too.
+        stopped.send("tick", "direct", delay=1.0)
+        stopped.send("later", ("from-action", 1.0))
         assert stopped.wait_idle(WAIT)
-        witness.send("tick", "witness", delay=0.3)
+        witness.send("tick", "witness", delay=1.5)
         stopped.stop(timeout=WAIT)
         # One timer thread serves both runtimes in due order: once the
         # witness fired, the stopped runtime's timers would have too.

@@ -64,10 +64,10 @@ def test_equal_due_times_fire_in_schedule_order(timers: TimerService) -> None:
 
 def test_cancel_prevents_delivery(timers: TimerService) -> None:
     latch = Latch(1)
-    cancelled = timers.schedule(0.01, latch.callback("cancelled"))  # type: ignore[arg-type]
+    cancelled = timers.schedule(1.0, latch.callback("cancelled"))  # type: ignore[arg-type]
     assert timers.cancel(cancelled) is True
     assert timers.cancel(cancelled) is False
-    fired = timers.schedule(0.02, latch.callback("fired"))  # type: ignore[arg-type]
+    fired = timers.schedule(1.2, latch.callback("fired"))  # type: ignore[arg-type]
 
     assert latch.done.wait(WAIT)
     assert latch.fired == ["fired"]
@@ -79,8 +79,8 @@ def test_cancel_owner_cancels_only_its_timers(timers: TimerService) -> None:
     latch = Latch(1)
     owner, other = object(), object()
     for label in range(3):
-        timers.schedule(0.01, latch.callback(("owner", label)), owner=owner)  # type: ignore[arg-type]
-    timers.schedule(0.02, latch.callback("other"), owner=other)  # type: ignore[arg-type]
+        timers.schedule(1.0, latch.callback(("owner", label)), owner=owner)  # type: ignore[arg-type]
+    timers.schedule(1.2, latch.callback("other"), owner=other)  # type: ignore[arg-type]
 
     assert timers.cancel_owner(owner) == 3
     assert timers.cancel_owner(owner) == 0
@@ -93,7 +93,7 @@ def test_nothing_fires_after_shutdown() -> None:
     timers = TimerService("closing")
     latch = Latch(1)
     for label in range(100):
-        timers.schedule(0.01 + label / 1_000, latch.callback(label))  # type: ignore[arg-type]
+        timers.schedule(1.0 + label / 1_000, latch.callback(label))  # type: ignore[arg-type]
     thread = timers.thread
 
     timers.shutdown(WAIT)
