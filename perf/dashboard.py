@@ -4,7 +4,7 @@
 
 Reads every ``<results>/*/results.json`` that ``python -m perf`` wrote,
 orders the runs by start time and draws one trend plot per headline figure,
-with the GIL and free-threaded runs as two series and the seed targets as
+with the GIL and free-threaded runs as two series and the performance targets as
 dashed horizontal lines. The page is self-contained: the plots are inline
 SVG generated here, the styles and one small status script are inline, and
 nothing is loaded from the network, so it opens from disk.
@@ -60,7 +60,7 @@ STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 @dataclass(frozen=True)
 class Figure:
-    """One trend plot: a headline figure, its unit and its seed target."""
+    """One trend plot: a headline figure, its unit and its target."""
 
     key: str
     section: str

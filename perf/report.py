@@ -193,7 +193,7 @@ def _targets_section(runs: list[dict[str, Any]]) -> list[str]:
     intro = [
         "## Targets",
         "",
-        "The seed targets of the project's design, with the figure of the "
+        "The project's performance targets, with the figure of the "
         "original Go statechartx where one was published. A FAIL marks a "
         "target not met on this machine; the run itself still succeeded. "
         "Figures taken under load are upper bounds (see the load average "
