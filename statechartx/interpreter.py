@@ -1,8 +1,8 @@
 """Interpreter: the SCXML algorithm (W3C recommendation, Appendix D).
 
-An ``Interpreter`` runs one ``Machine`` on the calling thread. It knows
-nothing of threads: a ``Runtime`` hosts it in an actor and is the only one
-that touches it, which is why none of its state is locked.
+An ``Interpreter`` runs one ``Machine`` on the calling thread. It uses no
+threads and no locks, because a ``Runtime`` hosts it in an actor whose thread
+is the only one that touches its state.
 
 Vocabulary, as in SCXML: the *configuration* is the set of active states; a
 *microstep* takes one set of non-conflicting transitions (exit, transition
@@ -66,7 +66,7 @@ _NO_TRANSITIONS: tuple[CompiledTransition, ...] = ()
 
 
 class Microstep(NamedTuple):
-    """What one microstep did, in the order it did it."""
+    """Record of one microstep: its event, transitions, exited and entered ids."""
 
     event: Event | None
     transitions: tuple[Any, ...]
@@ -75,7 +75,7 @@ class Microstep(NamedTuple):
 
 
 class Macrostep(NamedTuple):
-    """What one macrostep did: its event, microsteps and final configuration."""
+    """Record of one macrostep: its event, microsteps and final configuration."""
 
     event: Event | None
     microsteps: tuple[Microstep, ...]

@@ -620,7 +620,7 @@ class Machine:
         ancestor of every given state.
 
         Walks up from the first state, so it costs the distance to the
-        answer, which for transitions is usually a level or two.
+        result, which for transitions is usually a level or two.
         """
         parent, end, kind = self.parent, self.end, self.kind
         rest = states[1:]
@@ -644,7 +644,7 @@ class Machine:
         Returns ``None`` when the only common ancestor is the document root.
         A query costs O(1): two table lookups and scans of at most 64
         entries, after a first query builds the table in O(n log n / 32);
-        repeated pairs are answered from a bounded memo.
+        repeated pairs are returned from a bounded memo.
         """
         memo = self._lca_memo
         result = memo.get((a, b), _MISSING)

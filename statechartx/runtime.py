@@ -509,7 +509,7 @@ class Runtime:
         return result
 
     def metrics_json(self) -> str:
-        """The metrics snapshot as JSON text."""
+        """Return the metrics snapshot as JSON text."""
         return to_json(self.metrics)
 
     # ------------------------------------------------------------------

@@ -209,7 +209,7 @@ class Mailbox:
         self._control = 0
         self._consumer_ident: int | None = None
         #: Called with each message the "drop_oldest" policy evicts, under the
-        #: mailbox lock; the owner uses it to fail requests nobody will answer.
+        #: mailbox lock; the owner uses it to fail requests that will never be processed.
         self.on_drop: Callable[[object], object] | None = None
 
     def __repr__(self) -> str:
